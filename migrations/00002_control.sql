@@ -55,6 +55,16 @@ CREATE TABLE axtract.consent (
 COMMENT ON TABLE axtract.consent IS 'Member consents to share with a partner. A consent is in force from effective_from through effective_to (UTC dates) unless revoked.';
 CREATE INDEX consent_partner_member_idx ON axtract.consent (partner_id, member_id);
 
+CREATE TABLE axtract.member_pseudonym (
+    partner_id bigint NOT NULL REFERENCES axtract.partner ON DELETE CASCADE,
+    member_id  uuid NOT NULL REFERENCES mart.member ON DELETE CASCADE,
+    pseudonym  uuid NOT NULL DEFAULT gen_random_uuid(),
+    PRIMARY KEY (partner_id, member_id),
+    UNIQUE (partner_id, pseudonym)
+);
+COMMENT ON TABLE axtract.member_pseudonym IS
+    'Per-partner random surrogate member keys. They are not derived from the member id, so no one without this table can compute or reverse them.';
+
 CREATE TABLE axtract.dataset (
     name        text PRIMARY KEY,
     description text NOT NULL,
@@ -85,12 +95,14 @@ CREATE TABLE axtract.partner_view (
     dataset      text NOT NULL REFERENCES axtract.dataset,
     spec         jsonb NOT NULL,
     compiled_sql text NOT NULL,
+    source_columns text[] NOT NULL DEFAULT '{}',
     version      integer NOT NULL DEFAULT 1,
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (partner_id, name)
 );
 COMMENT ON TABLE axtract.partner_view IS 'Declarative partner views and the SQL they compiled to.';
+COMMENT ON COLUMN axtract.partner_view.source_columns IS 'Qualified columns (mart.table.column) the view reads; the view owner is granted SELECT on exactly these.';
 
 CREATE TABLE axtract.destination (
     destination_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
