@@ -1,0 +1,223 @@
+// Package cli implements the axtract command: it parses arguments, calls
+// into the domain packages and returns an exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/axtract/axtract/internal/database"
+	"github.com/axtract/axtract/internal/migrate"
+)
+
+// Env holds the process's standard streams and environment, so tests can
+// run commands in-process.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "start or find a database, load data, set up three partners and deliver their feeds", runDemo},
+		{"migrate", "apply migrations and re-create the repeatable SQL objects", runMigrate},
+		{"import", "load source data: import synthea DIR", runImport},
+		{"generate", "write a deterministic synthetic mart", runGenerate},
+		{"partner", "manage partners: create, list, key add, login create, view define", runPartner},
+		{"consent", "record consents: grant, revoke", runConsent},
+		{"destination", "define where a partner's files go: define", runDestination},
+		{"feed", "manage feeds: define, list, run, runs", runFeed},
+		{"serve", "run workers, the scheduler, health and metrics endpoints", runServe},
+	}
+}
+
+// usageError is a mistake in the command line; it prints usage, not a stack of causes.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+// Run executes the command line args and returns the exit code: 0 on
+// success, 1 on failure, 2 on a usage error.
+func Run(ctx context.Context, args []string, env *Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(env.Stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, env, args[1:])
+		if err == nil {
+			return 0
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(env.Stderr, "axtract %s: %v\n", c.name, err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	fmt.Fprintf(env.Stderr, "axtract: unknown command %q; run axtract help for the list\n", args[0])
+	return 2
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "axtract: partner data feeds from a PostgreSQL data mart.")
+	fmt.Fprintln(w, "\nUsage: axtract COMMAND [flags]\n\nCommands:")
+	cmds := commands()
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery command takes --database-url (default: $DATABASE_URL; when unset, a server on")
+	fmt.Fprintln(w, "localhost, else a private cluster started from the installed PostgreSQL binaries).")
+	fmt.Fprintln(w, "Run axtract COMMAND -h for its flags.")
+}
+
+// globalFlags are the flags every database command takes.
+type globalFlags struct {
+	databaseURL string
+	logFormat   string
+	logLevel    string
+}
+
+func newFlagSet(env *Env, name, usage string) (*flag.FlagSet, *globalFlags) {
+	fs := flag.NewFlagSet("axtract "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	g := &globalFlags{}
+	fs.StringVar(&g.databaseURL, "database-url", env.Getenv("DATABASE_URL"), "PostgreSQL connection string (env DATABASE_URL)")
+	fs.StringVar(&g.logFormat, "log-format", envOr(env, "AXTRACT_LOG_FORMAT", "text"), "log format: text or json (env AXTRACT_LOG_FORMAT)")
+	fs.StringVar(&g.logLevel, "log-level", envOr(env, "AXTRACT_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env AXTRACT_LOG_LEVEL)")
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: axtract %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs, g
+}
+
+func envOr(env *Env, key, def string) string {
+	if v := env.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (g *globalFlags) logger(env *Env) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(g.logFormat, "json") {
+		return slog.New(slog.NewJSONHandler(env.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(env.Stderr, opts))
+}
+
+// session is an open database for one command.
+type session struct {
+	pool     *pgxpool.Pool
+	resolved *database.Resolved
+	logger   *slog.Logger
+}
+
+func (s *session) Close() {
+	s.pool.Close()
+}
+
+// open resolves and connects to the database. With doMigrate, it brings the
+// schema up to date first; without, it checks that migrate has run.
+func (g *globalFlags) open(ctx context.Context, env *Env, doMigrate bool) (*session, error) {
+	logger := g.logger(env)
+	res, err := database.Resolve(ctx, database.ResolveConfig{URL: g.databaseURL, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	pool, err := database.OpenPool(ctx, res.URL)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{pool: pool, resolved: res, logger: logger}
+	if doMigrate {
+		if err := migrate.Up(ctx, pool, migrate.Config{RolePrefix: env.Getenv("AXTRACT_ROLE_PREFIX"), Logger: logger}); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return s, nil
+	}
+	var ready bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('axtract.instance') IS NOT NULL").Scan(&ready); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("check schema: %w", err)
+	}
+	if !ready {
+		pool.Close()
+		return nil, fmt.Errorf("database %s has no AxTract schema; run axtract migrate first", database.Redact(res.URL))
+	}
+	return s, nil
+}
+
+func runMigrate(ctx context.Context, env *Env, args []string) error {
+	fs, g := newFlagSet(env, "migrate", "migrate [flags]")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := g.open(ctx, env, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Fprintf(env.Stdout, "database %s is up to date\n", database.Redact(s.resolved.URL))
+	return nil
+}
+
+// positional returns the flag set's arguments after checking their count.
+func positional(fs *flag.FlagSet, names ...string) ([]string, error) {
+	if fs.NArg() != len(names) {
+		return nil, usagef("want %d argument(s) (%s), got %d; run with -h for usage", len(names), strings.Join(names, " "), fs.NArg())
+	}
+	return fs.Args(), nil
+}
+
+// parseInterspersed parses flags that may come after positional arguments,
+// as in "feed run NAME --enqueue".
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(append([]string{"--"}, rest...))
+}

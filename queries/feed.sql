@@ -1,0 +1,106 @@
+-- name: FeedByName :one
+-- Returns a feed with what a run needs to know of its partner, view and destination.
+SELECT
+    f.feed_id,
+    f.name,
+    f.format,
+    f.compression,
+    f.encrypt,
+    f.file_name,
+    f.schedule,
+    f.time_zone,
+    f.paused,
+    f.max_attempts,
+    p.partner_id,
+    p.slug AS partner_slug,
+    v.name AS view_name,
+    v.version AS view_version,
+    d.name AS destination_name,
+    d.kind AS destination_kind,
+    d.config AS destination_config
+FROM axtract.feed f
+JOIN axtract.partner p ON p.partner_id = f.partner_id
+JOIN axtract.partner_view v ON v.view_id = f.view_id
+JOIN axtract.destination d ON d.destination_id = f.destination_id
+WHERE f.name = @name;
+
+-- name: FeedByID :one
+-- Returns a feed with what a run needs to know of its partner, view and destination.
+SELECT
+    f.feed_id,
+    f.name,
+    f.format,
+    f.compression,
+    f.encrypt,
+    f.file_name,
+    f.schedule,
+    f.time_zone,
+    f.paused,
+    f.max_attempts,
+    p.partner_id,
+    p.slug AS partner_slug,
+    v.name AS view_name,
+    v.version AS view_version,
+    d.name AS destination_name,
+    d.kind AS destination_kind,
+    d.config AS destination_config
+FROM axtract.feed f
+JOIN axtract.partner p ON p.partner_id = f.partner_id
+JOIN axtract.partner_view v ON v.view_id = f.view_id
+JOIN axtract.destination d ON d.destination_id = f.destination_id
+WHERE f.feed_id = @feed_id;
+
+-- name: FeedListScheduled :many
+-- Lists the feeds the scheduler looks at: scheduled and not paused.
+SELECT
+    feed_id,
+    name,
+    schedule,
+    time_zone,
+    schedule_cursor,
+    created_at,
+    max_attempts
+FROM axtract.feed
+WHERE schedule IS NOT NULL
+  AND NOT paused
+ORDER BY feed_id;
+
+-- name: FeedList :many
+-- Lists every feed with its partner and latest run; last_run_id is 0 for a feed that never ran.
+SELECT
+    f.feed_id,
+    f.name,
+    p.slug AS partner_slug,
+    f.schedule,
+    f.time_zone,
+    f.paused,
+    coalesce(r.run_id, 0)::bigint AS last_run_id,
+    coalesce(r.status, '')::text AS last_status
+FROM axtract.feed f
+JOIN axtract.partner p ON p.partner_id = f.partner_id
+LEFT JOIN (
+    SELECT DISTINCT ON (feed_id)
+        feed_id,
+        run_id,
+        status
+    FROM axtract.run
+    ORDER BY feed_id, run_id DESC
+) r ON r.feed_id = f.feed_id
+ORDER BY f.name;
+
+-- name: FeedAdvanceCursor :exec
+-- Moves the scheduler's cursor forward; never backward.
+UPDATE axtract.feed
+SET schedule_cursor = @slot
+WHERE feed_id = @feed_id
+  AND (schedule_cursor IS NULL OR schedule_cursor < @slot);
+
+-- name: PartnerKeyNewest :one
+-- Returns the newest OpenPGP key of a partner.
+SELECT
+    fingerprint,
+    armored
+FROM axtract.partner_key
+WHERE partner_id = @partner_id
+ORDER BY created_at DESC
+LIMIT 1;

@@ -1,0 +1,67 @@
+-- name: RunCreate :one
+-- Creates the run of a feed for a slot. Returns no row when the slot already
+-- has a run, which is how a slot is delivered once.
+INSERT INTO axtract.run (feed_id, slot, trigger)
+VALUES (@feed_id, @slot, @trigger)
+ON CONFLICT (feed_id, slot) DO NOTHING
+RETURNING run_id;
+
+-- name: RunGet :one
+SELECT * FROM axtract.run WHERE run_id = @run_id;
+
+-- name: RunStart :one
+-- Marks a run as running for one more attempt. Returns no row when the run
+-- has already succeeded, so a duplicate job cannot deliver it again.
+UPDATE axtract.run
+SET status = 'running',
+    attempts = attempts + 1,
+    started_at = coalesce(started_at, now()),
+    error = NULL
+WHERE run_id = @run_id
+  AND status <> 'succeeded'
+RETURNING attempts;
+
+-- name: RunSucceed :exec
+UPDATE axtract.run
+SET status = 'succeeded',
+    view_version = @view_version,
+    view_sql = @view_sql,
+    file_name = @file_name,
+    rows = @rows,
+    bytes = @bytes,
+    sha256 = @sha256,
+    error = NULL,
+    finished_at = now()
+WHERE run_id = @run_id;
+
+-- name: RunFail :exec
+-- Records a failed attempt: retrying when another attempt follows, failed when not.
+UPDATE axtract.run
+SET status = CASE WHEN @final::boolean THEN 'failed' ELSE 'retrying' END,
+    error = @error,
+    finished_at = CASE WHEN @final::boolean THEN now() END
+WHERE run_id = @run_id;
+
+-- name: RunList :many
+-- Lists the newest runs, optionally of one feed.
+SELECT
+    r.run_id,
+    f.name AS feed_name,
+    r.slot,
+    r.trigger,
+    r.status,
+    r.attempts,
+    r.rows,
+    r.bytes,
+    r.file_name,
+    r.error,
+    r.finished_at
+FROM axtract.run r
+JOIN axtract.feed f ON f.feed_id = r.feed_id
+WHERE (sqlc.narg(feed_name)::text IS NULL OR f.name = sqlc.narg(feed_name))
+ORDER BY r.run_id DESC
+LIMIT @max_rows;
+
+-- name: AuditAppend :exec
+INSERT INTO axtract.audit_event (action, partner_id, feed_id, run_id, detail)
+VALUES (@action, @partner_id, @feed_id, @run_id, @detail);

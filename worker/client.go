@@ -1,0 +1,69 @@
+package worker
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/axtract/axtract/internal/extract"
+	"github.com/axtract/axtract/internal/migrate"
+)
+
+// Config sets up a River client for AxTract.
+type Config struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	Runner *extract.Runner
+	// Workers is how many jobs run at once in this process. Zero makes an
+	// insert-only client, for commands that enqueue work without doing it.
+	Workers int
+	// TickInterval is how often the scheduler looks for due slots.
+	// Default: 30 seconds.
+	TickInterval time.Duration
+	// RetryBase and RetryMax tune the extract's backoff; see ExtractWorker.
+	RetryBase, RetryMax time.Duration
+	// RescueAfter is how long a job may run before River assumes its worker
+	// died and makes it available again. Default: one hour.
+	RescueAfter time.Duration
+	// OnDelivered, when set, is called after each successful delivery.
+	OnDelivered func(*extract.Result)
+}
+
+// NewClient returns a River client with AxTract's workers and the periodic
+// schedule tick registered. Every process registers the tick; River runs
+// periodic jobs only on the elected leader.
+func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
+	rc := &river.Config{
+		Logger: cfg.Logger,
+		Schema: migrate.RiverSchema,
+	}
+	if cfg.Workers > 0 {
+		interval := cfg.TickInterval
+		if interval <= 0 {
+			interval = 30 * time.Second
+		}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &ExtractWorker{
+			Runner: cfg.Runner, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax, OnDelivered: cfg.OnDelivered,
+		})
+		river.AddWorker(workers, &ScheduleTickWorker{Pool: cfg.Pool, Logger: cfg.Logger})
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.RescueStuckJobsAfter = cfg.RescueAfter
+		rc.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(interval),
+				func() (river.JobArgs, *river.InsertOpts) { return ScheduleTickArgs{}, nil },
+				&river.PeriodicJobOpts{ID: "axtract.schedule_tick", RunOnStart: true}),
+		}
+	}
+	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("create River client: %w", err)
+	}
+	return client, nil
+}
