@@ -1,11 +1,15 @@
 package cli_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -56,22 +60,47 @@ func TestTwoServeProcessesDeliverSlotOnce(t *testing.T) {
 	}
 
 	var procs []*exec.Cmd
-	for i := range 2 {
-		cmd := exec.Command(bin, "serve", "--database-url", db.DSN, "--tick", "1s", "--http-addr", "127.0.0.1:0", "--log-format", "json")
-		cmd.Stdout = os.Stderr
-		logFile, _ := os.Create(filepath.Join(t.TempDir(), "serve.log"))
-		cmd.Stderr = logFile
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start serve %d: %v", i, err)
-		}
-		procs = append(procs, cmd)
-	}
+	var addrs []string
 	t.Cleanup(func() {
 		for _, p := range procs {
 			p.Process.Signal(syscall.SIGTERM)
 			p.Wait()
 		}
 	})
+	for i := range 2 {
+		cmd := exec.Command(bin, "serve", "--database-url", db.DSN, "--tick", "1s", "--http-addr", "127.0.0.1:0", "--log-format", "json")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		logFile, _ := os.Create(filepath.Join(t.TempDir(), "serve.log"))
+		cmd.Stderr = logFile
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start serve %d: %v", i, err)
+		}
+		procs = append(procs, cmd)
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil {
+			t.Fatalf("serve %d printed no address: %v", i, err)
+		}
+		addrs = append(addrs, strings.TrimSpace(line[strings.LastIndex(line, " ")+1:]))
+	}
+	for _, addr := range addrs {
+		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+			resp, err := http.Get(addr + path)
+			if err != nil {
+				t.Fatalf("GET %s%s: %v", addr, path, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET %s%s = %d, want 200", addr, path, resp.StatusCode)
+			}
+			if path == "/metrics" && !strings.Contains(string(body), "axtract_rows_delivered_total") {
+				t.Errorf("GET %s/metrics lacks axtract_rows_delivered_total", addr)
+			}
+		}
+	}
 
 	deadline := time.Now().Add(90 * time.Second)
 	var delivered int

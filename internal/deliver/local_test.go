@@ -1,0 +1,274 @@
+package deliver_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/axtract/axtract/internal/deliver"
+)
+
+func newLocal(t *testing.T) (deliver.Destination, string) {
+	t.Helper()
+	dir := t.TempDir()
+	dest, err := deliver.NewLocal(dir)
+	if err != nil {
+		t.Fatalf("NewLocal(%s): %v", dir, err)
+	}
+	t.Cleanup(func() { dest.Close() })
+	return dest, dir
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestLocalCommitDelivers(t *testing.T) {
+	t.Parallel()
+	dest, dir := newLocal(t)
+	data := bytes.Repeat([]byte("member,claim\n"), 1000)
+
+	upload, err := dest.Create(t.Context(), "claims.csv")
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	defer upload.Abort()
+	if _, err := upload.Write(data[:100]); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if _, err := upload.Write(data[100:]); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if names := dirNames(t, dir); len(names) != 1 || !strings.HasPrefix(names[0], ".claims.csv.") ||
+		!strings.HasSuffix(names[0], ".part") {
+		t.Errorf("directory before Commit contains %q, want one .claims.csv.<random>.part", names)
+	}
+	if err := upload.Commit(t.Context(), int64(len(data))); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+
+	got, err := os.ReadFile(filepath.Join(dir, "claims.csv"))
+	if err != nil {
+		t.Fatalf("read delivered file: %v", err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Errorf("delivered file has %d bytes that differ from the %d written", len(got), len(data))
+	}
+	if names := dirNames(t, dir); !slices.Equal(names, []string{"claims.csv"}) {
+		t.Errorf("directory after Commit contains %q, want only claims.csv", names)
+	}
+	info, err := os.Stat(filepath.Join(dir, "claims.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := info.Mode().Perm(); mode != 0o640 {
+		t.Errorf("delivered file mode = %o, want 640", mode)
+	}
+	if err := upload.Abort(); err != nil {
+		t.Errorf("Abort after Commit: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "claims.csv")); err != nil {
+		t.Errorf("stat after Abort following Commit: %v, want the file kept", err)
+	}
+}
+
+func TestLocalCommitReplacesLargerFile(t *testing.T) {
+	t.Parallel()
+	dest, dir := newLocal(t)
+	finalPath := filepath.Join(dir, "eligibility.txt")
+	if err := os.WriteFile(finalPath, bytes.Repeat([]byte("old "), 10000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("new content\n")
+
+	upload, err := dest.Create(t.Context(), "eligibility.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := upload.Commit(t.Context(), int64(len(data))); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+
+	got, err := os.ReadFile(finalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Errorf("file contains %q, want %q", got, data)
+	}
+}
+
+func TestLocalCommitRejectsSizeMismatch(t *testing.T) {
+	t.Parallel()
+	dest, dir := newLocal(t)
+	upload, err := dest.Create(t.Context(), "short.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload.Write([]byte("12345")); err != nil {
+		t.Fatal(err)
+	}
+
+	err = upload.Commit(t.Context(), 6)
+
+	if err == nil {
+		t.Fatal("Commit with the wrong size succeeded, want an error")
+	}
+	if !deliver.IsPermanent(err) {
+		t.Errorf("error %q is not permanent", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "short.csv")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat final file after a rejected Commit: %v, want not exist", err)
+	}
+	if err := upload.Abort(); err != nil {
+		t.Errorf("Abort: %v", err)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("directory after Abort contains %q, want it empty", names)
+	}
+}
+
+func TestLocalAbortRemovesTempFile(t *testing.T) {
+	t.Parallel()
+	dest, dir := newLocal(t)
+	upload, err := dest.Create(t.Context(), "aborted.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload.Write([]byte("partial")); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := upload.Abort(); err != nil {
+		t.Fatalf("Abort: %v", err)
+	}
+	if err := upload.Abort(); err != nil {
+		t.Errorf("second Abort: %v", err)
+	}
+
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("directory after Abort contains %q, want it empty", names)
+	}
+	if _, err := upload.Write([]byte("x")); err == nil {
+		t.Error("Write after Abort succeeded, want an error")
+	}
+	if err := upload.Commit(t.Context(), 7); err == nil {
+		t.Error("Commit after Abort succeeded, want an error")
+	}
+}
+
+func TestLocalWriteAfterCancelFails(t *testing.T) {
+	t.Parallel()
+	dest, dir := newLocal(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	upload, err := dest.Create(ctx, "cancelled.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer upload.Abort()
+
+	cancel()
+	_, err = upload.Write([]byte("x"))
+
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Write after cancel returned %v, want context.Canceled", err)
+	}
+	if err := upload.Commit(t.Context(), 0); err == nil {
+		t.Error("Commit after a failed Write succeeded, want an error")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cancelled.csv")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat final file after cancel: %v, want not exist", err)
+	}
+}
+
+func TestLocalCreateRejectsBadNames(t *testing.T) {
+	t.Parallel()
+	dest, dir := newLocal(t)
+
+	for _, name := range []string{"../x", "a/b", "", ".", "..", `a\b`, ".hidden", "tab\tname", strings.Repeat("n", deliver.MaxNameLen+1)} {
+		upload, err := dest.Create(t.Context(), name)
+		if err == nil {
+			upload.Abort()
+			t.Errorf("Create(%q) succeeded, want an error", name)
+			continue
+		}
+		if !deliver.IsPermanent(err) {
+			t.Errorf("Create(%q) error %q is not permanent", name, err)
+		}
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("directory contains %q, want it empty", names)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "x")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat ../x: %v, want not exist", err)
+	}
+}
+
+func TestLocalLongestNameFits(t *testing.T) {
+	t.Parallel()
+	dest, dir := newLocal(t)
+	name := strings.Repeat("n", deliver.MaxNameLen)
+
+	upload, err := dest.Create(t.Context(), name)
+	if err != nil {
+		t.Fatalf("Create with a name of MaxNameLen bytes: %v", err)
+	}
+	if err := upload.Commit(t.Context(), 0); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+
+	if names := dirNames(t, dir); !slices.Equal(names, []string{name}) {
+		t.Errorf("directory contains %q, want the delivered file", names)
+	}
+}
+
+func TestNewLocalRejectsMissingDir(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "missing")
+
+	_, err := deliver.NewLocal(missing)
+
+	if err == nil {
+		t.Fatal("NewLocal on a missing directory succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), missing) {
+		t.Errorf("error %q does not name %s", err, missing)
+	}
+	if !deliver.IsPermanent(err) {
+		t.Errorf("error %q is not permanent", err)
+	}
+}
+
+func TestNewLocalRejectsFile(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := deliver.NewLocal(file)
+
+	if err == nil {
+		t.Fatal("NewLocal on a file succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), file) {
+		t.Errorf("error %q does not name %s", err, file)
+	}
+}
