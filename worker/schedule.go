@@ -21,11 +21,12 @@ type ScheduleTickArgs struct{}
 // Kind is the River job kind.
 func (ScheduleTickArgs) Kind() string { return "axtract.schedule_tick" }
 
-// InsertOpts keeps at most one tick waiting, whichever process enqueued it.
+// InsertOpts keeps at most one tick waiting or running, whichever process
+// enqueued it.
 func (ScheduleTickArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		MaxAttempts: 1,
-		UniqueOpts:  river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled}},
+		UniqueOpts:  river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}},
 	}
 }
 

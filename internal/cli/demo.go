@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os/signal"
 	"syscall"
@@ -26,6 +27,12 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	outDir := fs.String("out", "axtract-demo", "folder for keys, the local destination and the SFTP server's files")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// The demo prints its own summary; logs below warn would bury it.
+	levelSet := env.Getenv("AXTRACT_LOG_LEVEL") != ""
+	fs.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "log-level" })
+	if !levelSet {
+		g.logLevel = "warn"
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -90,5 +90,9 @@ func generateMart(ctx context.Context, pool *pgxpool.Pool, o generateOptions, lo
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("generated a synthetic mart (seed %d): %v", o.seed, res), nil
+	parts := make([]string, 0, len(res.Tables))
+	for _, t := range res.Tables {
+		parts = append(parts, fmt.Sprintf("%s %d", t.Table, t.Rows))
+	}
+	return fmt.Sprintf("generated a synthetic mart (seed %d): %s", o.seed, strings.Join(parts, ", ")), nil
 }

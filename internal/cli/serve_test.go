@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -59,6 +60,7 @@ func TestTwoServeProcessesDeliverSlotOnce(t *testing.T) {
 		}
 	}
 
+	logDir := t.TempDir()
 	var procs []*exec.Cmd
 	var addrs []string
 	t.Cleanup(func() {
@@ -73,7 +75,17 @@ func TestTwoServeProcessesDeliverSlotOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		logFile, _ := os.Create(filepath.Join(t.TempDir(), "serve.log"))
+		logPath := filepath.Join(logDir, fmt.Sprintf("serve-%d.log", i))
+		logFile, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				logged, _ := os.ReadFile(logPath)
+				t.Logf("log of serve %d:\n%s", i, logged)
+			}
+		})
 		cmd.Stderr = logFile
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start serve %d: %v", i, err)

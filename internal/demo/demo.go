@@ -253,7 +253,7 @@ func setUpPartner(ctx context.Context, pool *pgxpool.Pool, p feedPlan, dirs *dem
 	if _, err := pool.Exec(ctx, "SELECT axtract.destination_define($1, $2, $3, $4::jsonb)", p.slug, p.destination, kind, string(rawConfig)); err != nil {
 		return nil, fmt.Errorf("define destination of %s: %w", p.slug, err)
 	}
-	opts, _ := json.Marshal(map[string]any{"compression": p.compression, "file_name": "{partner}_{feed}_{slot}.csv",
+	opts, _ := json.Marshal(map[string]any{"compression": p.compression, "file_name": "{feed}_{slot}.csv",
 		"schedule": "0 6 * * 1-5", "time_zone": "America/Chicago"})
 	if _, err := pool.Exec(ctx, "SELECT axtract.feed_define($1, $2, $3, $4, $5::jsonb)", p.slug+"-"+p.view, p.slug, p.view, p.destination, string(opts)); err != nil {
 		return nil, fmt.Errorf("define feed of %s: %w", p.slug, err)

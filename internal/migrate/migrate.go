@@ -88,7 +88,10 @@ func riverUp(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+RiverSchema); err != nil {
 		return fmt.Errorf("create schema %s: %w", RiverSchema, err)
 	}
-	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: RiverSchema, Logger: logger})
+	// River's migrator logs each step itself at info; only its warnings are
+	// passed on, and the versions applied are logged below.
+	quiet := slog.New(warnOnly{logger.Handler()})
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: RiverSchema, Logger: quiet})
 	if err != nil {
 		return fmt.Errorf("create River migrator: %w", err)
 	}
@@ -166,4 +169,19 @@ func applyRepeatable(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 	}
 	logger.Info("applied repeatable SQL", "files", strings.Join(names, ","))
 	return nil
+}
+
+// warnOnly passes on records at warn level and above.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, level)
+}
+
+func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnOnly) WithGroup(name string) slog.Handler {
+	return warnOnly{h.Handler.WithGroup(name)}
 }

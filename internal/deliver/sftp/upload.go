@@ -91,6 +91,14 @@ func (u *upload) send() {
 }
 
 func (u *upload) Write(p []byte) (int, error) {
+	// The watcher closes the pipe when the context ends, but a Write may get
+	// there first: check the context here too.
+	if err := u.ctx.Err(); err != nil {
+		if u.writeErr == nil {
+			u.writeErr = err
+		}
+		return 0, err
+	}
 	n, err := u.pipeWriter.Write(p)
 	u.written += int64(n)
 	if errors.Is(err, io.ErrClosedPipe) {
