@@ -161,7 +161,7 @@ CREATE TABLE mart.claim_line (
     service_from          date NOT NULL,
     service_to            date,
     procedure_code        text,
-    procedure_code_system text CHECK (procedure_code_system IN ('CPT', 'HCPCS', 'SNOMED-CT', 'CVX')),
+    procedure_code_system text CHECK (procedure_code_system IN ('CPT', 'HCPCS', 'SNOMED-CT', 'CVX', 'RxNorm')),
     modifier_1            text,
     modifier_2            text,
     diagnosis_pointer     text,
@@ -174,6 +174,7 @@ CREATE TABLE mart.claim_line (
     PRIMARY KEY (claim_id, line_number)
 );
 COMMENT ON TABLE mart.claim_line IS 'Medical claim service lines.';
+COMMENT ON COLUMN mart.claim_line.procedure_code_system IS 'Code system of procedure_code. Synthea exports bill medications by RxNorm code and vaccines by CVX code.';
 COMMENT ON COLUMN mart.claim_line.place_of_service IS 'CMS place-of-service code, or the Synthea organization id of the facility.';
 CREATE INDEX claim_line_member_idx ON mart.claim_line (member_id);
 CREATE INDEX claim_line_loaded_at_idx ON mart.claim_line (loaded_at);
