@@ -145,40 +145,72 @@ BEGIN
 END
 $$;
 
--- Create a LOGIN reader role for a partner. p_password_verifier is a
--- SCRAM-SHA-256 verifier computed by the caller, so the clear password never
--- reaches the server or its logs. Returns the role name.
+-- Create a reader login for a partner and the LOGIN role of its first
+-- password generation. p_password_verifier is a SCRAM-SHA-256 verifier
+-- computed by the caller, so the clear password never reaches the server or
+-- its logs. p_valid_until NULL means the login does not expire; a zero
+-- timeout disables that limit. The functions the login's roles share with
+-- rotation, revocation and the session guard are in 60_access.sql. Returns
+-- the role name.
+DROP FUNCTION IF EXISTS axtract.partner_login_create(text, text, text, integer);
 CREATE OR REPLACE FUNCTION axtract.partner_login_create(
     p_slug text,
     p_login text,
     p_password_verifier text,
-    p_connection_limit integer DEFAULT 10
+    p_connection_limit integer DEFAULT 5,
+    p_valid_until timestamptz DEFAULT NULL,
+    p_statement_timeout interval DEFAULT '15 minutes',
+    p_idle_in_transaction_timeout interval DEFAULT '5 minutes',
+    p_idle_session_timeout interval DEFAULT '1 hour'
 ) RETURNS text
 LANGUAGE plpgsql
 AS $$
 DECLARE
     id   bigint;
+    l    axtract.partner_login;
     role text;
 BEGIN
     SELECT partner_id INTO id FROM axtract.partner WHERE slug = p_slug;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
     END IF;
-    IF p_login IS NULL OR p_login !~ '^[a-z][a-z0-9_]{0,15}$' THEN
+    IF p_login IS NULL OR p_login !~ '^[a-z][a-z0-9_]{0,15}$' OR p_login ~ '_g[0-9]+$' THEN
         RAISE EXCEPTION 'invalid login name %', coalesce(quote_literal(p_login), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use 1 to 16 lowercase letters, digits or _, starting with a letter.';
+                  HINT = 'Use 1 to 16 lowercase letters, digits or _, starting with a letter and not ending in _g and digits, which mark password generations.';
     END IF;
-    IF p_password_verifier IS NULL OR p_password_verifier !~ '^SCRAM-SHA-256\$' THEN
-        RAISE EXCEPTION 'password must be given as a SCRAM-SHA-256 verifier'
+    IF p_connection_limit IS NULL OR p_connection_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'connection limit must be between 1 and 1000, not %', coalesce(p_connection_limit::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    role := axtract.partner_login_role(p_slug, p_login);
-    EXECUTE format('CREATE ROLE %I LOGIN INHERIT NOCREATEDB NOCREATEROLE CONNECTION LIMIT %s PASSWORD %L IN ROLE %I',
-        role, p_connection_limit, p_password_verifier, axtract.partner_role(p_slug));
-    EXECUTE format('ALTER ROLE %I SET search_path = %I', role, axtract.partner_schema(p_slug));
+    IF p_valid_until IS NOT NULL AND p_valid_until <= now() THEN
+        RAISE EXCEPTION 'expiry % is not in the future', p_valid_until USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_statement_timeout IS NULL OR p_statement_timeout < interval '0'
+       OR p_idle_in_transaction_timeout IS NULL OR p_idle_in_transaction_timeout < interval '0'
+       OR p_idle_session_timeout IS NULL OR p_idle_session_timeout < interval '0' THEN
+        RAISE EXCEPTION 'timeouts must be zero or positive'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Zero disables a limit.';
+    END IF;
+    IF EXISTS (SELECT FROM axtract.partner_login WHERE partner_id = id AND login = p_login AND revoked_at IS NULL) THEN
+        RAISE EXCEPTION 'login % of partner % already exists', p_login, p_slug
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Give it a new password with axtract partner login rotate, or revoke it first.';
+    END IF;
+
+    INSERT INTO axtract.partner_login (partner_id, login, connection_limit, valid_until,
+                                       statement_timeout, idle_in_transaction_timeout, idle_session_timeout)
+    VALUES (id, p_login, p_connection_limit, p_valid_until,
+            p_statement_timeout, p_idle_in_transaction_timeout, p_idle_session_timeout)
+    RETURNING * INTO l;
+    PERFORM axtract.access_harden();
+    role := axtract.login_role_create(l, 1, p_password_verifier);
+
     INSERT INTO axtract.audit_event (action, partner_id, detail)
-    VALUES ('partner.login.create', id, jsonb_build_object('role', role));
+    VALUES ('partner.login.create', id, jsonb_build_object(
+        'login', p_login, 'role', role, 'connection_limit', p_connection_limit, 'valid_until', p_valid_until,
+        'statement_timeout', p_statement_timeout, 'idle_in_transaction_timeout', p_idle_in_transaction_timeout,
+        'idle_session_timeout', p_idle_session_timeout));
     RETURN role;
 END
 $$;

@@ -20,12 +20,16 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	addr := fs.String("http-addr", envOr(env, "AXTRACT_HTTP_ADDR", "127.0.0.1:8480"), "address of the health and metrics endpoints (env AXTRACT_HTTP_ADDR)")
 	workers := fs.Int("workers", 4, "jobs run at once by this process")
 	tick := fs.Duration("tick", 30*time.Second, "how often the scheduler looks for due slots")
+	guard := fs.Duration("guard-interval", 10*time.Second, "how often the session guard enforces partner logins' limits")
 	retryBase := fs.Duration("retry-base", 10*time.Second, "wait before the second attempt of a failed run; doubles each attempt")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *workers < 1 {
 		return usagef("--workers must be at least 1")
+	}
+	if *guard <= 0 {
+		return usagef("--guard-interval must be positive")
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -38,7 +42,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	m := metrics.New()
 	client, err := worker.NewClient(worker.Config{
-		Pool: s.pool, Logger: s.logger, Workers: *workers, TickInterval: *tick, RetryBase: *retryBase,
+		Pool: s.pool, Logger: s.logger, Workers: *workers, TickInterval: *tick, GuardInterval: *guard, RetryBase: *retryBase,
 		Runner:      &extract.Runner{Pool: s.pool, Logger: s.logger},
 		OnDelivered: m.Delivered,
 	})
@@ -60,7 +64,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	s.logger.Info("serving", "http_addr", listener.Addr().String(), "workers", *workers, "tick", tick.String())
+	s.logger.Info("serving", "http_addr", listener.Addr().String(), "workers", *workers, "tick", tick.String(), "guard_interval", guard.String())
 	fmt.Fprintf(env.Stdout, "axtract serve: health and metrics on http://%s\n", listener.Addr())
 
 	<-ctx.Done()

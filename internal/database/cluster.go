@@ -126,6 +126,10 @@ func StartPrivateCluster(ctx context.Context, dir string, logger *slog.Logger) (
 	c.setPort(port)
 	logFile := filepath.Join(dir, "server.log")
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s", port, dir)
+	if c.hasLibrary("pgaudit") {
+		// AxTract sets pgaudit.log on partner logins when pgaudit is loaded.
+		opts += " -c shared_preload_libraries=pgaudit"
+	}
 	if err := c.run("pg_ctl", "start", "-w", "-t", "60", "-D", dir, "-l", logFile, "-o", opts); err != nil {
 		return nil, fmt.Errorf("start private PostgreSQL cluster in %s: %w; see %s", dir, err, logFile)
 	}
@@ -182,6 +186,21 @@ func (c *PrivateCluster) runningPort(ctx context.Context) (int, bool) {
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return port, Ping(pingCtx, dsn) == nil
+}
+
+// hasLibrary reports whether the server's package library directory holds
+// the loadable module name, such as pgaudit.so.
+func (c *PrivateCluster) hasLibrary(name string) bool {
+	libDir := filepath.Join(filepath.Dir(c.binDir), "lib")
+	if out, err := exec.Command(filepath.Join(c.binDir, "pg_config"), "--pkglibdir").Output(); err == nil {
+		libDir = strings.TrimSpace(string(out))
+	}
+	for _, ext := range []string{".so", ".dylib"} {
+		if _, err := os.Stat(filepath.Join(libDir, name+ext)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *PrivateCluster) run(name string, args ...string) error {

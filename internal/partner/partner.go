@@ -91,8 +91,9 @@ type Login struct {
 	Password string
 }
 
-// CreateLogin creates a LOGIN reader role for partner slug with a new
-// random password.
+// CreateLogin creates a reader login for partner slug with a new random
+// password and the default limits of axtract.partner_login_create.
+// access.CreateLogin sets the limits and an expiry.
 func CreateLogin(ctx context.Context, q Querier, slug, login string) (*Login, error) {
 	password, err := GeneratePassword()
 	if err != nil {
