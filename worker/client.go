@@ -25,6 +25,9 @@ type Config struct {
 	// TickInterval is how often the scheduler looks for due slots.
 	// Default: 30 seconds.
 	TickInterval time.Duration
+	// GuardInterval is how often the session guard enforces partner
+	// logins' limits. Default: 10 seconds.
+	GuardInterval time.Duration
 	// RetryBase and RetryMax tune the extract's backoff; see ExtractWorker.
 	RetryBase, RetryMax time.Duration
 	// RescueAfter is how long a job may run before River assumes its worker
@@ -35,8 +38,8 @@ type Config struct {
 }
 
 // NewClient returns a River client with AxTract's workers and the periodic
-// schedule tick registered. Every process registers the tick; River runs
-// periodic jobs only on the elected leader.
+// schedule tick and session guard registered. Every process registers them;
+// River runs periodic jobs only on the elected leader.
 func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 	rc := &river.Config{
 		Logger: cfg.Logger,
@@ -52,6 +55,11 @@ func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 			Runner: cfg.Runner, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax, OnDelivered: cfg.OnDelivered,
 		})
 		river.AddWorker(workers, &ScheduleTickWorker{Pool: cfg.Pool, Logger: cfg.Logger})
+		river.AddWorker(workers, &AccessGuardWorker{Pool: cfg.Pool, Logger: cfg.Logger})
+		guardInterval := cfg.GuardInterval
+		if guardInterval <= 0 {
+			guardInterval = 10 * time.Second
+		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 		rc.RescueStuckJobsAfter = cfg.RescueAfter
@@ -59,6 +67,9 @@ func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 			river.NewPeriodicJob(river.PeriodicInterval(interval),
 				func() (river.JobArgs, *river.InsertOpts) { return ScheduleTickArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "axtract.schedule_tick", RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(guardInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return AccessGuardArgs{}, nil },
+				&river.PeriodicJobOpts{ID: "axtract.access_guard", RunOnStart: true}),
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), rc)
