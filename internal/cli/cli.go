@@ -40,7 +40,7 @@ func commands() []command {
 		{"migrate", "apply migrations and re-create the repeatable SQL objects", runMigrate},
 		{"import", "load source data: import synthea DIR", runImport},
 		{"generate", "write a deterministic synthetic mart", runGenerate},
-		{"partner", "manage partners: create, list, key add, login create, view define", runPartner},
+		{"partner", "manage partners: create, list, key add, view define, login create|rotate|revoke|list, access check", runPartner},
 		{"consent", "record consents: grant, revoke", runConsent},
 		{"destination", "define where a partner's files go: define", runDestination},
 		{"feed", "manage feeds: define, list, run, runs", runFeed},

@@ -93,6 +93,11 @@ func New(t testing.TB) *DB {
 	if _, err := pool.Exec(ctx, "UPDATE axtract.instance SET role_prefix = $1", name); err != nil {
 		t.Fatalf("set role prefix: %v", err)
 	}
+	// A clone does not inherit the template's database-level privileges, so
+	// PUBLIC would hold CONNECT and TEMP again; take them away as migrate does.
+	if _, err := pool.Exec(ctx, "SELECT axtract.access_apply()"); err != nil {
+		t.Fatalf("apply access rules: %v", err)
+	}
 	return db
 }
 
