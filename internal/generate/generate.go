@@ -83,7 +83,7 @@ var DefaultLoadedAt = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
 // an error naming the first invalid field.
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Members < 0 {
-		return cfg, fmt.Errorf("Members is %d, want 1 or more (0 for the default of 1000)", cfg.Members)
+		return cfg, fmt.Errorf("config field Members is %d, want 1 or more (0 for the default of 1000)", cfg.Members)
 	}
 	if cfg.Members == 0 {
 		cfg.Members = 1000
@@ -95,10 +95,10 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Providers = max(20, cfg.Members/50)
 	}
 	if cfg.Providers < 10 {
-		return cfg, fmt.Errorf("Providers is %d, want 10 or more (0 for the default)", cfg.Providers)
+		return cfg, fmt.Errorf("config field Providers is %d, want 10 or more (0 for the default)", cfg.Providers)
 	}
 	if cfg.Workers < 0 {
-		return cfg, fmt.Errorf("Workers is %d, want 1 or more (0 for the default)", cfg.Workers)
+		return cfg, fmt.Errorf("config field Workers is %d, want 1 or more (0 for the default)", cfg.Workers)
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)

@@ -126,7 +126,7 @@ func TestIDsAreOrderedAndDistinct(t *testing.T) {
 			previous = id
 		}
 	}
-	if g.id("claim", 5, 1) != g.id("claim", 5, 1) {
+	if first, again := g.id("claim", 5, 1), g.id("claim", 5, 1); first != again {
 		t.Errorf("the same indexes gave different ids")
 	}
 	if g.id("claim", 5, 1) == g.id("member", 5, 1) {
