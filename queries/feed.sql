@@ -11,6 +11,9 @@ SELECT
     f.time_zone,
     f.paused,
     f.max_attempts,
+    f.watermark_column,
+    f.watermark,
+    f.empty_window,
     p.partner_id,
     p.slug AS partner_slug,
     v.name AS view_name,
@@ -37,6 +40,9 @@ SELECT
     f.time_zone,
     f.paused,
     f.max_attempts,
+    f.watermark_column,
+    f.watermark,
+    f.empty_window,
     p.partner_id,
     p.slug AS partner_slug,
     v.name AS view_name,
@@ -50,21 +56,6 @@ JOIN axtract.partner_view v ON v.view_id = f.view_id
 JOIN axtract.destination d ON d.destination_id = f.destination_id
 WHERE f.feed_id = @feed_id;
 
--- name: FeedListScheduled :many
--- Lists the feeds the scheduler looks at: scheduled and not paused.
-SELECT
-    feed_id,
-    name,
-    schedule,
-    time_zone,
-    schedule_cursor,
-    created_at,
-    max_attempts
-FROM axtract.feed
-WHERE schedule IS NOT NULL
-  AND NOT paused
-ORDER BY feed_id;
-
 -- name: FeedList :many
 -- Lists every feed with its partner and latest run; last_run_id is 0 for a feed that never ran.
 SELECT
@@ -74,6 +65,7 @@ SELECT
     f.schedule,
     f.time_zone,
     f.paused,
+    f.next_slot,
     coalesce(r.run_id, 0)::bigint AS last_run_id,
     coalesce(r.status, '')::text AS last_status
 FROM axtract.feed f
@@ -87,13 +79,6 @@ LEFT JOIN (
     ORDER BY feed_id, run_id DESC
 ) r ON r.feed_id = f.feed_id
 ORDER BY f.name;
-
--- name: FeedAdvanceCursor :exec
--- Moves the scheduler's cursor forward; never backward.
-UPDATE axtract.feed
-SET schedule_cursor = @slot
-WHERE feed_id = @feed_id
-  AND (schedule_cursor IS NULL OR schedule_cursor < @slot);
 
 -- name: PartnerKeyNewest :one
 -- Returns the newest OpenPGP key of a partner.

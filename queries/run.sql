@@ -22,25 +22,51 @@ WHERE run_id = @run_id
 RETURNING attempts;
 
 -- name: RunSucceed :exec
+-- Records a delivered run. When the run's watermark window starts at the
+-- feed's watermark, the watermark moves to the window's end. A re-run of an
+-- older window leaves it alone.
+WITH delivered AS (
+    UPDATE axtract.run
+    SET status = 'succeeded',
+        view_version = @view_version,
+        view_sql = @view_sql,
+        file_name = @file_name,
+        rows = @rows,
+        bytes = @bytes,
+        sha256 = @sha256,
+        error = NULL,
+        finished_at = now()
+    WHERE run_id = @run_id
+    RETURNING feed_id, watermark_window
+)
+UPDATE axtract.feed f
+SET watermark = d.watermark_window->>'to'
+FROM delivered d
+WHERE f.feed_id = d.feed_id
+  AND d.watermark_window->>'to' IS NOT NULL
+  AND f.watermark_column = d.watermark_window->>'column'
+  AND f.watermark IS NOT DISTINCT FROM d.watermark_window->>'from';
+
+-- name: RunSetWindow :execrows
+-- Fixes the watermark window of a run at its first attempt. Returns no row
+-- affected when the run already has one.
 UPDATE axtract.run
-SET status = 'succeeded',
-    view_version = @view_version,
-    view_sql = @view_sql,
-    file_name = @file_name,
-    rows = @rows,
-    bytes = @bytes,
-    sha256 = @sha256,
-    error = NULL,
-    finished_at = now()
+SET watermark_window = @watermark_window
+WHERE run_id = @run_id
+  AND watermark_window IS NULL;
+
+-- name: RunSetJob :exec
+-- Records the River job that delivers a run.
+UPDATE axtract.run
+SET job_id = @job_id
 WHERE run_id = @run_id;
 
--- name: RunFail :exec
--- Records a failed attempt: retrying when another attempt follows, failed when not.
-UPDATE axtract.run
-SET status = CASE WHEN @final::boolean THEN 'failed' ELSE 'retrying' END,
-    error = @error,
-    finished_at = CASE WHEN @final::boolean THEN now() END
-WHERE run_id = @run_id;
+-- name: RunRetryBase :one
+-- Returns the retry_base of a run's feed in seconds, 0 when the feed has none.
+SELECT coalesce(extract(epoch FROM f.retry_base), 0)::float8 AS seconds
+FROM axtract.run r
+JOIN axtract.feed f ON f.feed_id = r.feed_id
+WHERE r.run_id = @run_id;
 
 -- name: RunList :many
 -- Lists the newest runs, optionally of one feed.

@@ -35,9 +35,26 @@ BEGIN
 END
 $$;
 
--- Create or update a feed. p_options may set compression (none, gzip,
--- zstd), encrypt (boolean), file_name, schedule (five-field cron),
--- time_zone (IANA name) and max_attempts. Returns the feed id.
+-- Create or update a feed. p_options may set:
+--   compression      none, gzip or zstd (default zstd)
+--   encrypt          boolean (default true)
+--   file_name        template with {feed}, {partner}, {slot}, {run}
+--   schedule         cron expression or preset (see axtract.schedule_parse); NULL for on demand
+--   time_zone        IANA name (default UTC)
+--   calendar         business calendar, e.g. us_federal
+--   holiday_rule     none, skip, next or previous (default none; needs calendar)
+--   catch_up         latest or all (default latest)
+--   max_attempts     attempts before a run fails (default 5)
+--   retry_base       wait before the second attempt: seconds, or an interval such as '2 minutes'
+--   deadline         local time the run must be delivered by, such as '07:00'
+--   contacts         array of email addresses notified of failed and late runs
+--   watermark_column column of the view that makes the feed incremental
+--   empty_window     file or skip: what an incremental run with no new rows delivers (default file)
+--   events           array of event names the feed waits for (axtract.signal)
+-- Options left out take their defaults, also on an update. A changed
+-- schedule or time zone starts the schedule afresh from now; a changed
+-- watermark column starts the incremental feed over from the first row.
+-- Returns the feed id.
 CREATE OR REPLACE FUNCTION axtract.feed_define(
     p_name text,
     p_slug text,
@@ -48,13 +65,23 @@ CREATE OR REPLACE FUNCTION axtract.feed_define(
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    pid  bigint;
-    vid  bigint;
-    did  bigint;
-    id   bigint;
-    tz   text := coalesce(p_options->>'time_zone', 'UTC');
-    sched text := nullif(p_options->>'schedule', '');
-    unknown text;
+    known CONSTANT text[] := '{compression,encrypt,file_name,schedule,time_zone,calendar,holiday_rule,catch_up,max_attempts,retry_base,deadline,contacts,watermark_column,empty_window,events}';
+    pid      bigint;
+    vid      bigint;
+    did      bigint;
+    id       bigint;
+    tz       text := coalesce(p_options->>'time_zone', 'UTC');
+    sched    text := nullif(p_options->>'schedule', '');
+    cal      text := nullif(p_options->>'calendar', '');
+    rule     text := coalesce(nullif(p_options->>'holiday_rule', ''), 'none');
+    catch_up text := coalesce(nullif(p_options->>'catch_up', ''), 'latest');
+    empty    text := coalesce(nullif(p_options->>'empty_window', ''), 'file');
+    wm_col   text := nullif(p_options->>'watermark_column', '');
+    retry    interval;
+    deadline time;
+    contacts text[] := '{}';
+    events   text[] := '{}';
+    unknown  text;
 BEGIN
     SELECT partner_id INTO pid FROM axtract.partner WHERE slug = p_slug;
     IF NOT FOUND THEN
@@ -68,30 +95,76 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'destination % of partner % not found', p_destination, p_slug USING ERRCODE = 'no_data_found';
     END IF;
-    SELECT string_agg(k, ', ') INTO unknown FROM jsonb_object_keys(p_options) AS k
-    WHERE k NOT IN ('compression', 'encrypt', 'file_name', 'schedule', 'time_zone', 'max_attempts');
+    SELECT string_agg(k, ', ') INTO unknown FROM jsonb_object_keys(p_options) AS k WHERE k <> ALL (known);
     IF unknown IS NOT NULL THEN
         RAISE EXCEPTION 'unknown feed option %', unknown
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Options: compression, encrypt, file_name, schedule, time_zone, max_attempts.';
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Options: ' || array_to_string(known, ', ') || '.';
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_timezone_names WHERE name = tz) THEN
-        RAISE EXCEPTION 'unknown time zone %', quote_literal(tz)
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use an IANA name such as America/Chicago.';
+
+    PERFORM axtract.schedule_check_options(tz, cal, rule);
+    IF sched IS NOT NULL THEN
+        PERFORM axtract.schedule_parse(sched);
     END IF;
-    IF sched IS NOT NULL AND array_length(regexp_split_to_array(trim(sched), '\s+'), 1) <> 5 THEN
-        RAISE EXCEPTION 'schedule % is not a five-field cron expression', quote_literal(sched)
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Fields: minute hour day-of-month month day-of-week, e.g. 0 6 * * 1-5.';
+    IF catch_up NOT IN ('latest', 'all') THEN
+        RAISE EXCEPTION 'catch_up % is invalid', quote_literal(catch_up)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use latest (only the newest missed slot) or all (each missed slot).';
+    END IF;
+    IF empty NOT IN ('file', 'skip') THEN
+        RAISE EXCEPTION 'empty_window % is invalid', quote_literal(empty)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use file (a file with the header only) or skip (deliver nothing).';
+    END IF;
+    IF nullif(p_options->>'retry_base', '') IS NOT NULL THEN
+        retry := CASE jsonb_typeof(p_options->'retry_base')
+                     WHEN 'number' THEN make_interval(secs => (p_options->>'retry_base')::float8)
+                     ELSE (p_options->>'retry_base')::interval END;
+        IF retry <= interval '0' THEN
+            RAISE EXCEPTION 'retry_base % must be positive', p_options->>'retry_base' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    IF nullif(p_options->>'deadline', '') IS NOT NULL THEN
+        IF p_options->>'deadline' !~ '^[0-9]{1,2}:[0-9]{2}$' THEN
+            RAISE EXCEPTION 'deadline % is invalid', quote_literal(p_options->>'deadline')
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Give a local time as HH:MM, such as 07:00.';
+        END IF;
+        deadline := (p_options->>'deadline')::time;
+    END IF;
+    IF jsonb_typeof(p_options->'contacts') = 'array' THEN
+        contacts := ARRAY(SELECT jsonb_array_elements_text(p_options->'contacts'));
+    ELSIF p_options ? 'contacts' AND jsonb_typeof(p_options->'contacts') <> 'null' THEN
+        RAISE EXCEPTION 'contacts must be an array of email addresses' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(c, ', ') INTO unknown FROM unnest(contacts) AS c WHERE c !~ '^[^@[:space:]]+@[^@[:space:]]+$';
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'contact % is not an email address', unknown USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_typeof(p_options->'events') = 'array' THEN
+        events := ARRAY(SELECT DISTINCT jsonb_array_elements_text(p_options->'events'));
+    ELSIF p_options ? 'events' AND jsonb_typeof(p_options->'events') <> 'null' THEN
+        RAISE EXCEPTION 'events must be an array of event names' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(e, ', ') INTO unknown FROM unnest(events) AS e WHERE e !~ '^[a-z][a-z0-9_.-]{0,62}$';
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'event name % is invalid', unknown
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use lowercase letters, digits, _, . and -, starting with a letter.';
+    END IF;
+    IF wm_col IS NOT NULL AND NOT EXISTS (
+        SELECT FROM pg_attribute
+        WHERE attrelid = to_regclass(format('%I.%I', axtract.partner_schema(p_slug), p_view))
+          AND attname = wm_col AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'watermark_column % is not a column of view %', wm_col, p_view
+            USING ERRCODE = 'undefined_column', HINT = 'Pick a column the view selects, such as loaded_at.';
     END IF;
 
     INSERT INTO axtract.feed AS f (name, partner_id, view_id, destination_id, compression, encrypt, file_name,
-                                   schedule, time_zone, max_attempts)
+                                   schedule, time_zone, calendar, holiday_rule, catch_up, max_attempts, retry_base,
+                                   deadline, contacts, watermark_column, empty_window)
     VALUES (p_name, pid, vid, did,
             coalesce(p_options->>'compression', 'zstd'),
             coalesce((p_options->>'encrypt')::boolean, true),
             coalesce(p_options->>'file_name', '{feed}_{slot}.csv'),
-            sched, tz,
-            coalesce((p_options->>'max_attempts')::integer, 5))
+            sched, tz, cal, rule, catch_up,
+            coalesce((p_options->>'max_attempts')::integer, 5),
+            retry, deadline, contacts, wm_col, empty)
     ON CONFLICT (name) DO UPDATE SET
         partner_id = EXCLUDED.partner_id,
         view_id = EXCLUDED.view_id,
@@ -101,11 +174,27 @@ BEGIN
         file_name = EXCLUDED.file_name,
         schedule = EXCLUDED.schedule,
         time_zone = EXCLUDED.time_zone,
+        calendar = EXCLUDED.calendar,
+        holiday_rule = EXCLUDED.holiday_rule,
+        catch_up = EXCLUDED.catch_up,
         max_attempts = EXCLUDED.max_attempts,
+        retry_base = EXCLUDED.retry_base,
+        deadline = EXCLUDED.deadline,
+        contacts = EXCLUDED.contacts,
+        watermark_column = EXCLUDED.watermark_column,
+        empty_window = EXCLUDED.empty_window,
+        watermark = CASE WHEN f.watermark_column IS DISTINCT FROM EXCLUDED.watermark_column
+                         THEN NULL ELSE f.watermark END,
         schedule_cursor = CASE WHEN f.schedule IS DISTINCT FROM EXCLUDED.schedule
                                  OR f.time_zone IS DISTINCT FROM EXCLUDED.time_zone
-                               THEN NULL ELSE f.schedule_cursor END
+                               THEN now() ELSE f.schedule_cursor END
     RETURNING feed_id INTO id;
+
+    DELETE FROM axtract.feed_event WHERE feed_id = id AND event <> ALL (events);
+    INSERT INTO axtract.feed_event (feed_id, event)
+    SELECT id, e FROM unnest(events) AS e
+    ON CONFLICT (feed_id, event) DO NOTHING;
+
     INSERT INTO axtract.audit_event (action, partner_id, feed_id, detail)
     VALUES ('feed.define', pid, id, p_options || jsonb_build_object('feed', p_name, 'view', p_view, 'destination', p_destination));
     RETURN id;

@@ -6,13 +6,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-
-	"github.com/axtract/axtract/internal/schedule"
-	"github.com/axtract/axtract/internal/store"
 )
 
 // ScheduleTickArgs asks for one pass of the scheduler.
@@ -30,7 +26,7 @@ func (ScheduleTickArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-// ScheduleTickWorker enqueues the due slot of every scheduled feed.
+// ScheduleTickWorker runs the scheduler's pass.
 type ScheduleTickWorker struct {
 	river.WorkerDefaults[ScheduleTickArgs]
 	Pool   *pgxpool.Pool
@@ -41,77 +37,51 @@ type ScheduleTickWorker struct {
 
 // Work runs one scheduling pass.
 func (w *ScheduleTickWorker) Work(ctx context.Context, job *river.Job[ScheduleTickArgs]) error {
-	client := river.ClientFromContext[pgx.Tx](ctx)
 	now := time.Now()
 	if w.Now != nil {
 		now = w.Now()
 	}
-	_, err := Tick(ctx, w.Pool, client, now, w.Logger)
+	_, err := Tick(ctx, w.Pool, now, w.Logger)
 	return err
 }
 
-// Tick enqueues, for every scheduled feed that is not paused, the newest
-// slot that is due and has no run yet. Slots missed while no scheduler ran
-// are collapsed into that newest one. Each feed is handled in its own
-// transaction: its run row, its job and its cursor commit together, and the
-// run's UNIQUE (feed_id, slot) makes a second scheduler's insert a no-op.
-// Returns the number of runs enqueued.
-func Tick(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], now time.Time, logger *slog.Logger) (int, error) {
+// TickResult counts what one scheduling pass did.
+type TickResult struct {
+	// Enqueued is the number of runs created, each with its River job.
+	Enqueued int
+	// Collapsed is the number of feeds with catch-up policy latest whose
+	// missed slots were collapsed into the newest one.
+	Collapsed int
+	// Late is the number of runs found past their deadline.
+	Late int
+	// Failed is the number of runs failed because their River job ended
+	// without finishing them.
+	Failed int
+}
+
+// MaxSlotsPerFeed bounds how many missed slots of one feed with catch-up
+// policy all a pass enqueues, so an outage never floods the queue: later
+// passes take the rest, in slot order.
+const MaxSlotsPerFeed = 10
+
+// Tick runs one scheduling pass at now: axtract.schedule_tick in SQL, which
+// computes the due slots of every scheduled, unpaused feed and creates their
+// runs and River jobs in one transaction, records late runs and fails runs
+// whose jobs ended unfinished. Slots are unique per feed, so a second pass
+// at the same time, from this process or another, enqueues nothing again.
+func Tick(ctx context.Context, pool *pgxpool.Pool, now time.Time, logger *slog.Logger) (TickResult, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	feeds, err := store.New(pool).FeedListScheduled(ctx)
+	var res TickResult
+	err := pool.QueryRow(ctx, "SELECT enqueued, skipped, late, failed FROM axtract.schedule_tick($1, $2)", now, MaxSlotsPerFeed).
+		Scan(&res.Enqueued, &res.Collapsed, &res.Late, &res.Failed)
 	if err != nil {
-		return 0, fmt.Errorf("list scheduled feeds: %w", err)
+		return res, fmt.Errorf("run scheduling pass at %s: %w", now.UTC().Format(time.RFC3339), err)
 	}
-	enqueued := 0
-	for _, f := range feeds {
-		sched, err := schedule.Parse(*f.Schedule, f.TimeZone)
-		if err != nil {
-			logger.Error("skip feed with invalid schedule", "feed", f.Name, "error", err)
-			continue
-		}
-		cursor := f.CreatedAt
-		if f.ScheduleCursor != nil {
-			cursor = *f.ScheduleCursor
-		}
-		slot, missed, ok := sched.Latest(cursor, now)
-		if !ok {
-			continue
-		}
-		created, err := enqueueSlot(ctx, pool, client, f.FeedID, slot, int(f.MaxAttempts))
-		if err != nil {
-			return enqueued, fmt.Errorf("enqueue feed %s slot %s: %w", f.Name, slot.Format(time.RFC3339), err)
-		}
-		if created {
-			enqueued++
-			logger.Info("enqueued scheduled run", "feed", f.Name, "slot", slot, "missed_slots", missed-1)
-		}
+	if res != (TickResult{}) {
+		logger.Info("scheduling pass", "enqueued", res.Enqueued, "collapsed_feeds", res.Collapsed,
+			"late_runs", res.Late, "failed_runs", res.Failed)
 	}
-	return enqueued, nil
-}
-
-func enqueueSlot(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], feedID int64, slot time.Time, maxAttempts int) (bool, error) {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback(ctx)
-	q := store.New(tx)
-	created := true
-	runID, err := q.RunCreate(ctx, store.RunCreateParams{FeedID: feedID, Slot: slot, Trigger: "schedule"})
-	if err == pgx.ErrNoRows {
-		created = false
-	} else if err != nil {
-		return false, err
-	}
-	if created {
-		if err := EnqueueRunTx(ctx, client, tx, runID, maxAttempts); err != nil {
-			return false, err
-		}
-	}
-	if err := q.FeedAdvanceCursor(ctx, store.FeedAdvanceCursorParams{FeedID: feedID, Slot: &slot}); err != nil {
-		return false, err
-	}
-	return created, tx.Commit(ctx)
+	return res, nil
 }

@@ -167,20 +167,16 @@ func TestTickEnqueuesEachSlotOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := worker.NewClient(worker.Config{Pool: db.Pool})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 12, 4, 5, 10, 0, 0, time.UTC)
 
 	// Two schedulers ticking at the same moment, as after a failover.
 	for i := range 2 {
-		n, err := worker.Tick(ctx, db.Pool, client, now, nil)
+		res, err := worker.Tick(ctx, db.Pool, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := 1 - i; n != want {
-			t.Errorf("tick %d enqueued %d runs, want %d", i+1, n, want)
+		if want := 1 - i; res.Enqueued != want {
+			t.Errorf("tick %d enqueued %d runs, want %d", i+1, res.Enqueued, want)
 		}
 	}
 	var slot time.Time
@@ -198,7 +194,7 @@ func TestTickEnqueuesEachSlotOnce(t *testing.T) {
 	}
 
 	// An hour later the next slot is due, and only that one.
-	if n, err := worker.Tick(ctx, db.Pool, client, now.Add(time.Hour), nil); err != nil || n != 1 {
-		t.Errorf("next hour: enqueued %d, err %v; want 1", n, err)
+	if res, err := worker.Tick(ctx, db.Pool, now.Add(time.Hour), nil); err != nil || res.Enqueued != 1 {
+		t.Errorf("next hour: enqueued %d, err %v; want 1", res.Enqueued, err)
 	}
 }

@@ -3,10 +3,16 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/axtract/axtract/internal/extract"
 	"github.com/axtract/axtract/internal/schedule"
@@ -47,21 +53,37 @@ func runDestination(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
+const feedSubcommands = "define, list, next, run, runs, retry, rerun, backfill, pause, resume or signal"
+
 func runFeed(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: define, list, run, runs")
+		return usagef("want a subcommand: %s", feedSubcommands)
 	}
 	switch args[0] {
 	case "define":
 		return feedDefine(ctx, env, args[1:])
 	case "list":
 		return feedList(ctx, env, args[1:])
+	case "next":
+		return feedNext(ctx, env, args[1:])
 	case "run":
 		return feedRun(ctx, env, args[1:])
 	case "runs":
 		return feedRuns(ctx, env, args[1:])
+	case "retry":
+		return feedRetry(ctx, env, args[1:])
+	case "rerun":
+		return feedRerun(ctx, env, args[1:])
+	case "backfill":
+		return feedBackfill(ctx, env, args[1:])
+	case "pause":
+		return feedPause(ctx, env, args[1:])
+	case "resume":
+		return feedResume(ctx, env, args[1:])
+	case "signal":
+		return feedSignal(ctx, env, args[1:])
 	}
-	return usagef("unknown feed subcommand %q; use define, list, run or runs", args[0])
+	return usagef("unknown feed subcommand %q; use %s", args[0], feedSubcommands)
 }
 
 func feedDefine(ctx context.Context, env *Env, args []string) error {
@@ -72,9 +94,19 @@ func feedDefine(ctx context.Context, env *Env, args []string) error {
 	compression := fs.String("compression", "zstd", "none, gzip or zstd")
 	encrypt := fs.Bool("encrypt", true, "encrypt to the partner's newest OpenPGP key")
 	fileName := fs.String("file-name", "{feed}_{slot}.csv", "file name template with {feed}, {partner}, {slot}, {run}")
-	sched := fs.String("schedule", "", "five-field cron expression, e.g. '0 6 * * 1-5'; empty for on-demand only")
-	tz := fs.String("time-zone", "UTC", "IANA time zone of the schedule")
+	sched := fs.String("schedule", "", "cron expression ('0 6 * * 1-5') or preset ('daily 06:00', 'weekly mon,thu 06:00', "+
+		"'monthly 15 06:00', 'monthly last 06:00', 'monthly last-business-day 06:00'); empty for on demand only")
+	tz := fs.String("time-zone", "UTC", "IANA time zone of the schedule and the deadline")
+	calendar := fs.String("calendar", "", "business calendar for --holiday-rule and last-business-day, e.g. us_federal")
+	holidayRule := fs.String("holiday-rule", "none", "a slot on a non-business day: none, skip, next or previous (business day)")
+	catchUp := fs.String("catch-up", "latest", "slots missed while no scheduler ran: latest (only the newest) or all (each)")
+	deadline := fs.String("deadline", "", "local time HH:MM a scheduled run must be delivered by; a late run raises an alert")
 	attempts := fs.Int("max-attempts", 5, "attempts before a run is marked failed")
+	retryBase := fs.Duration("retry-base", 0, "wait before the second attempt, doubling each attempt; 0 uses axtract serve --retry-base")
+	contacts := fs.String("contacts", "", "comma-separated email addresses told of failed and late runs (default: the partner's contact)")
+	watermark := fs.String("watermark-column", "", "view column that makes the feed incremental, e.g. loaded_at; empty for full refresh")
+	emptyWindow := fs.String("empty-window", "file", "what an incremental run with no new rows delivers: file (header only) or skip")
+	events := fs.String("events", "", "comma-separated events that enqueue a run once all are signalled, e.g. claims_loaded")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -85,42 +117,278 @@ func feedDefine(ctx context.Context, env *Env, args []string) error {
 	if *slug == "" || *view == "" || *dest == "" {
 		return usagef("--partner, --view and --destination are required")
 	}
-	if *sched != "" {
-		if _, err := schedule.Parse(*sched, *tz); err != nil {
-			return usagef("%v", err)
-		}
+	if *retryBase < 0 {
+		return usagef("--retry-base must not be negative")
 	}
-	opts, _ := json.Marshal(map[string]any{
+	opts := map[string]any{
 		"compression": *compression, "encrypt": *encrypt, "file_name": *fileName,
 		"schedule": *sched, "time_zone": *tz, "max_attempts": *attempts,
-	})
+		"calendar": *calendar, "holiday_rule": *holidayRule, "catch_up": *catchUp, "deadline": *deadline,
+		"contacts": splitList(*contacts), "watermark_column": *watermark, "empty_window": *emptyWindow,
+		"events": splitList(*events),
+	}
+	if *retryBase > 0 {
+		opts["retry_base"] = retryBase.Seconds()
+	}
+	body, _ := json.Marshal(opts)
 	s, err := g.open(ctx, env, false)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	var id int64
-	err = s.pool.QueryRow(ctx, "SELECT axtract.feed_define($1, $2, $3, $4, $5::jsonb)", pos[0], *slug, *view, *dest, string(opts)).Scan(&id)
+	err = s.pool.QueryRow(ctx, "SELECT axtract.feed_define($1, $2, $3, $4, $5::jsonb)", pos[0], *slug, *view, *dest, string(body)).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("define feed %s: %w", pos[0], err)
+		return fmt.Errorf("define feed %s: %w", pos[0], schedule.Explain(err))
 	}
 	fmt.Fprintf(env.Stdout, "defined feed %s (id %d)\n", pos[0], id)
-	if *sched != "" {
-		parsed, _ := schedule.Parse(*sched, *tz)
-		fmt.Fprintln(env.Stdout, "next runs:")
-		for _, t := range parsed.Upcoming(time.Now(), 5) {
-			fmt.Fprintf(env.Stdout, "  %s\n", t.In(mustLocation(*tz)).Format("2006-01-02 15:04 MST"))
-		}
+	if *sched == "" {
+		return nil
+	}
+	slots, loc, err := schedule.FeedNext(ctx, s.pool, pos[0], 5)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "next runs:")
+	for _, t := range slots {
+		fmt.Fprintf(env.Stdout, "  %s\n", t.In(loc).Format("Mon 2006-01-02 15:04 MST"))
 	}
 	return nil
 }
 
-func mustLocation(tz string) *time.Location {
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return time.UTC
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	items := []string{}
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
 	}
-	return loc
+	return items
+}
+
+func feedNext(ctx context.Context, env *Env, args []string) error {
+	fs, g := newFlagSet(env, "feed next", "feed next NAME [-n COUNT] [flags]")
+	count := fs.Int("n", 10, "number of slots to show")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	pos, err := positional(fs, "NAME")
+	if err != nil {
+		return err
+	}
+	if *count < 1 {
+		return usagef("-n must be at least 1")
+	}
+	s, err := g.open(ctx, env, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	slots, loc, err := schedule.FeedNext(ctx, s.pool, pos[0], *count)
+	if err != nil {
+		return err
+	}
+	if len(slots) == 0 {
+		fmt.Fprintf(env.Stdout, "feed %s has no scheduled runs\n", pos[0])
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "LOCAL (%s)\tUTC\n", loc)
+	for _, t := range slots {
+		fmt.Fprintf(tw, "%s\t%s\n", t.In(loc).Format("Mon 2006-01-02 15:04 MST"), t.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// runIDArg parses the single RUN_ID argument of a subcommand.
+func runIDArg(fs *flag.FlagSet) (int64, error) {
+	pos, err := positional(fs, "RUN_ID")
+	if err != nil {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id < 1 {
+		return 0, usagef("RUN_ID %q is not a run id; axtract feed runs lists them", pos[0])
+	}
+	return id, nil
+}
+
+// inTx runs fn in a transaction on the session's database and commits it.
+func inTx(ctx context.Context, s *session, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func feedRetry(ctx context.Context, env *Env, args []string) error {
+	fs, g := newFlagSet(env, "feed retry", "feed retry RUN_ID [flags]")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	runID, err := runIDArg(fs)
+	if err != nil {
+		return err
+	}
+	s, err := g.open(ctx, env, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	jobID, err := worker.RetryRun(ctx, s.pool, runID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "enqueued run %d again (job %d); axtract serve delivers it\n", runID, jobID)
+	return nil
+}
+
+func feedRerun(ctx context.Context, env *Env, args []string) error {
+	fs, g := newFlagSet(env, "feed rerun", "feed rerun RUN_ID [flags]")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	runID, err := runIDArg(fs)
+	if err != nil {
+		return err
+	}
+	s, err := g.open(ctx, env, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var newID int64
+	err = inTx(ctx, s, func(tx pgx.Tx) error {
+		newID, err = worker.RerunTx(ctx, tx, runID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "enqueued run %d to deliver what run %d delivered; axtract serve delivers it\n", newID, runID)
+	return nil
+}
+
+func feedBackfill(ctx context.Context, env *Env, args []string) error {
+	fs, g := newFlagSet(env, "feed backfill", "feed backfill NAME --from YYYY-MM-DD --to YYYY-MM-DD [flags]")
+	fromFlag := fs.String("from", "", "first local date of the range (required)")
+	toFlag := fs.String("to", "", "last local date of the range, included (required)")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	pos, err := positional(fs, "NAME")
+	if err != nil {
+		return err
+	}
+	from, err := time.Parse(time.DateOnly, *fromFlag)
+	if err != nil {
+		return usagef("--from %q is not a date; use YYYY-MM-DD", *fromFlag)
+	}
+	to, err := time.Parse(time.DateOnly, *toFlag)
+	if err != nil {
+		return usagef("--to %q is not a date; use YYYY-MM-DD", *toFlag)
+	}
+	s, err := g.open(ctx, env, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var n int
+	err = inTx(ctx, s, func(tx pgx.Tx) error {
+		n, err = worker.BackfillTx(ctx, tx, pos[0], from, to)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "enqueued %d runs of feed %s from %s to %s; slots that had a run were left alone\n",
+		n, pos[0], *fromFlag, *toFlag)
+	return nil
+}
+
+func feedPause(ctx context.Context, env *Env, args []string) error {
+	fs, g := newFlagSet(env, "feed pause", "feed pause NAME [flags]")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	pos, err := positional(fs, "NAME")
+	if err != nil {
+		return err
+	}
+	s, err := g.open(ctx, env, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	changed, err := worker.Pause(ctx, s.pool, pos[0])
+	if err != nil {
+		return err
+	}
+	if !changed {
+		fmt.Fprintf(env.Stdout, "feed %s was already paused\n", pos[0])
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "paused feed %s; its queued runs wait until axtract feed resume %s\n", pos[0], pos[0])
+	return nil
+}
+
+func feedResume(ctx context.Context, env *Env, args []string) error {
+	fs, g := newFlagSet(env, "feed resume", "feed resume NAME [--skip-missed] [flags]")
+	skipMissed := fs.Bool("skip-missed", false, "drop the slots that passed while the feed was paused instead of catching up")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	pos, err := positional(fs, "NAME")
+	if err != nil {
+		return err
+	}
+	s, err := g.open(ctx, env, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	changed, err := worker.Resume(ctx, s.pool, pos[0], *skipMissed)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		fmt.Fprintf(env.Stdout, "feed %s was not paused\n", pos[0])
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "resumed feed %s\n", pos[0])
+	return nil
+}
+
+func feedSignal(ctx context.Context, env *Env, args []string) error {
+	fs, g := newFlagSet(env, "feed signal", "feed signal EVENT [flags]")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	pos, err := positional(fs, "EVENT")
+	if err != nil {
+		return err
+	}
+	s, err := g.open(ctx, env, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var n int
+	err = inTx(ctx, s, func(tx pgx.Tx) error {
+		n, err = worker.SignalTx(ctx, tx, pos[0])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "signalled %s: enqueued %d runs\n", pos[0], n)
+	return nil
 }
 
 func feedList(ctx context.Context, env *Env, args []string) error {
@@ -138,21 +406,24 @@ func feedList(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("list feeds: %w", err)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FEED\tPARTNER\tSCHEDULE\tLAST RUN\tSTATUS")
+	fmt.Fprintln(tw, "FEED\tPARTNER\tSCHEDULE\tNEXT SLOT\tLAST RUN\tSTATUS")
 	for _, f := range feeds {
-		sched := "on demand"
+		sched, next := "on demand", "-"
 		if f.Schedule != nil {
 			sched = *f.Schedule + " " + f.TimeZone
 		}
 		if f.Paused {
 			sched += " (paused)"
 		}
+		if f.NextSlot != nil && !f.NextSlot.IsZero() {
+			next = f.NextSlot.UTC().Format(time.RFC3339)
+		}
 		last, status := "-", "-"
 		if f.LastRunID != 0 {
 			last = fmt.Sprint(f.LastRunID)
 			status = f.LastStatus
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.PartnerSlug, sched, last, status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.PartnerSlug, sched, next, last, status)
 	}
 	return tw.Flush()
 }
@@ -209,6 +480,10 @@ func feedRun(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "enqueued run %d of feed %s\n", runID, pos[0])
 		return nil
 	}
+	if res.FileName == "" {
+		fmt.Fprintf(env.Stdout, "run %d of feed %s had no new rows; delivered nothing\n", res.RunID, res.Feed)
+		return nil
+	}
 	fmt.Fprintf(env.Stdout, "delivered run %d of feed %s: %s to %s, %d rows, %d bytes, sha256 %s\n",
 		res.RunID, res.Feed, res.FileName, res.Destination, res.Rows, res.Bytes, res.SHA256)
 	for _, w := range res.Warnings {
@@ -246,6 +521,15 @@ func runFeedNow(ctx context.Context, s *session, name string, enqueue bool, prog
 	res, err := runner.Run(ctx, runID, true)
 	if progress != nil {
 		fmt.Fprintln(os.Stderr)
+	}
+	var wait *extract.WaitError
+	if errors.As(err, &wait) {
+		// Leave the run to the workers rather than queued without a job.
+		if _, enqErr := s.pool.Exec(ctx, "SELECT axtract.run_enqueue($1, $2)", runID, maxAttempts); enqErr != nil {
+			return nil, runID, fmt.Errorf("run %d of feed %s must wait (%s), and enqueueing it failed: %w", runID, name, wait.Reason, enqErr)
+		}
+		return nil, runID, fmt.Errorf("run %d of feed %s cannot start now (%s); it is enqueued, and axtract serve delivers it when it can",
+			runID, name, wait.Reason)
 	}
 	if err != nil {
 		return nil, runID, fmt.Errorf("run %d of feed %s: %w", runID, name, err)

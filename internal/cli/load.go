@@ -11,13 +11,18 @@ import (
 
 	"github.com/axtract/axtract/internal/generate"
 	"github.com/axtract/axtract/internal/synthea"
+	"github.com/axtract/axtract/worker"
 )
+
+// importEvent is the event an import signals when it commits.
+const importEvent = "mart_loaded"
 
 func runImport(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] != "synthea" {
 		return usagef("want: import synthea DIR")
 	}
 	fs, g := newFlagSet(env, "import synthea", "import synthea DIR [flags]")
+	event := fs.String("signal", importEvent, "event signalled in the import's transaction, which enqueues the feeds waiting for it; empty for none")
 	if err := parseInterspersed(fs, args[1:]); err != nil {
 		return err
 	}
@@ -30,7 +35,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	summary, err := importSynthea(ctx, s.pool, pos[0], s.logger)
+	summary, err := importSyntheaSignal(ctx, s.pool, pos[0], *event, s.logger)
 	if err != nil {
 		return err
 	}
@@ -38,12 +43,35 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// importSynthea imports dir and returns a table of what changed.
+// importSynthea imports dir, signals importEvent, and returns a table of
+// what changed.
 func importSynthea(ctx context.Context, pool *pgxpool.Pool, dir string, logger *slog.Logger) (string, error) {
-	res, err := synthea.Import(ctx, pool, dir, logger)
+	return importSyntheaSignal(ctx, pool, dir, importEvent, logger)
+}
+
+// importSyntheaSignal imports dir and signals event (unless it is empty) in
+// the same transaction, so the feeds waiting for the event are enqueued
+// exactly when the import commits. Returns a table of what changed.
+func importSyntheaSignal(ctx context.Context, pool *pgxpool.Pool, dir, event string, logger *slog.Logger) (string, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return "", fmt.Errorf("begin import: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	res, err := synthea.ImportTx(ctx, tx, dir, logger)
 	if err != nil {
 		return "", err
 	}
+	runs := 0
+	if event != "" {
+		if runs, err = worker.SignalTx(ctx, tx, event); err != nil {
+			return "", err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return "", fmt.Errorf("commit import: %w", err)
+	}
+
 	var b strings.Builder
 	fmt.Fprintf(&b, "imported Synthea export %s:\n", dir)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -52,6 +80,9 @@ func importSynthea(ctx context.Context, pool *pgxpool.Pool, dir string, logger *
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", t.Table, t.Read, t.Inserted, t.Updated, t.Unchanged)
 	}
 	tw.Flush()
+	if event != "" {
+		fmt.Fprintf(&b, "signalled %s: enqueued %d runs\n", event, runs)
+	}
 	return strings.TrimRight(b.String(), "\n"), nil
 }
 

@@ -1,73 +1,117 @@
-// Package schedule computes the slots of feed schedules: five-field cron
-// expressions evaluated in an IANA time zone.
+// Package schedule previews the slots of feed schedules.
+//
+// The slot computation itself is SQL (axtract.schedule_parse,
+// axtract.schedule_next and the functions beside them in
+// sql/70_schedule.sql), so the scheduler's tick, the axtract command and a
+// DBA in psql share one implementation. This package calls it. A schedule is a five-field cron
+// expression or a preset (daily, weekly, monthly on a day, on the last day
+// or on the last business day) in an IANA time zone, optionally bound to a
+// business calendar with a holiday rule. Slots are local wall-clock times:
+// a time that happens twice when the clock falls back runs once, at its
+// first occurrence, and a time the clock skips when it springs forward runs
+// at the instant of the jump.
 package schedule
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/axtract/axtract/internal/store"
 )
 
-// MaxCatchUp bounds how many missed slots one call of Due walks through, so a
-// feed that was down for years cannot stall a tick.
-const MaxCatchUp = 10000
-
-var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// Schedule is a parsed cron expression bound to a time zone.
-type Schedule struct {
-	spec string
-	loc  *time.Location
-	cron cron.Schedule
+// Options are the settings of a schedule besides its expression.
+type Options struct {
+	// TimeZone is the IANA zone the schedule's times are in. Default: UTC.
+	TimeZone string
+	// Calendar is the business calendar that HolidayRule and the
+	// last-business-day preset consult, such as us_federal. Empty for none:
+	// last-business-day then counts Monday to Friday.
+	Calendar string
+	// HolidayRule decides what a slot on a day that is not a business day
+	// does: none (default), skip, next or previous.
+	HolidayRule string
 }
 
-// Parse parses a five-field cron expression (minute hour day-of-month month
-// day-of-week, or a descriptor such as @daily) in time zone tz.
-func Parse(spec, tz string) (*Schedule, error) {
+// Preview returns the first n slots of schedule after after.
+func Preview(ctx context.Context, db store.DBTX, schedule string, opts Options, after time.Time, n int) ([]time.Time, error) {
+	tz := opts.TimeZone
+	if tz == "" {
+		tz = "UTC"
+	}
+	rule := opts.HolidayRule
+	if rule == "" {
+		rule = "none"
+	}
+	var calendar *string
+	if opts.Calendar != "" {
+		calendar = &opts.Calendar
+	}
+	rows, err := db.Query(ctx, "SELECT s FROM axtract.schedule_preview($1, $2, $3, $4, $5, $6) AS s",
+		schedule, tz, calendar, rule, after, n)
+	if err != nil {
+		return nil, fmt.Errorf("preview schedule %q: %w", schedule, Explain(err))
+	}
+	slots, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil {
+		return nil, fmt.Errorf("preview schedule %q: %w", schedule, Explain(err))
+	}
+	return slots, nil
+}
+
+// Validate returns an error that describes what is wrong with schedule and
+// its options, or nil.
+func Validate(ctx context.Context, db store.DBTX, schedule string, opts Options) error {
+	_, err := Preview(ctx, db, schedule, opts, time.Now(), 1)
+	return err
+}
+
+// FeedNext returns the next n slots of feed name after now, and the feed's
+// time zone.
+func FeedNext(ctx context.Context, db store.DBTX, name string, n int) ([]time.Time, *time.Location, error) {
+	rows, err := db.Query(ctx, "SELECT slot, time_zone FROM axtract.feed_next_runs($1, $2)", name, n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("next runs of feed %s: %w", name, Explain(err))
+	}
+	defer rows.Close()
+	var slots []time.Time
+	tz := "UTC"
+	for rows.Next() {
+		var slot time.Time
+		if err := rows.Scan(&slot, &tz); err != nil {
+			return nil, nil, fmt.Errorf("next runs of feed %s: %w", name, err)
+		}
+		slots = append(slots, slot)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("next runs of feed %s: %w", name, Explain(err))
+	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return nil, fmt.Errorf("time zone %q: %w; use an IANA name such as America/Chicago", tz, err)
+		loc = time.UTC
 	}
-	c, err := parser.Parse(spec)
-	if err != nil {
-		return nil, fmt.Errorf("schedule %q: %w; use five fields: minute hour day-of-month month day-of-week", spec, err)
-	}
-	return &Schedule{spec: spec, loc: loc, cron: c}, nil
+	return slots, loc, nil
 }
 
-// Next returns the first slot strictly after t.
-func (s *Schedule) Next(t time.Time) time.Time {
-	return s.cron.Next(t.In(s.loc)).UTC()
+// hintError adds the HINT of a PostgreSQL error to its message.
+type hintError struct {
+	pgErr *pgconn.PgError
 }
 
-// Upcoming returns the next n slots after t.
-func (s *Schedule) Upcoming(t time.Time, n int) []time.Time {
-	slots := make([]time.Time, 0, n)
-	for range n {
-		t = s.Next(t)
-		if t.IsZero() {
-			break
-		}
-		slots = append(slots, t)
-	}
-	return slots
-}
+func (e *hintError) Error() string { return e.pgErr.Message + "; " + e.pgErr.Hint }
+func (e *hintError) Unwrap() error { return e.pgErr }
 
-// Latest returns the newest slot in (after, now], and how many slots fell
-// in that range, up to MaxCatchUp. ok is false when none did.
-func (s *Schedule) Latest(after, now time.Time) (slot time.Time, missed int, ok bool) {
-	for t := s.Next(after); !t.IsZero() && !t.After(now); t = s.Next(t) {
-		slot, ok = t, true
-		missed++
-		if missed >= MaxCatchUp {
-			// Jump close to now rather than walking every slot of a long outage.
-			after = now.Add(-24 * time.Hour)
-			for t2 := s.Next(after); !t2.IsZero() && !t2.After(now); t2 = s.Next(t2) {
-				slot = t2
-			}
-			break
-		}
+// Explain returns err with the HINT of a PostgreSQL error appended to the
+// message, since the SQL functions put the fix there. Other errors are
+// returned as they are; errors.As still finds the *pgconn.PgError.
+func Explain(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Hint != "" {
+		return &hintError{pgErr: pgErr}
 	}
-	return slot, missed, ok
+	return err
 }
