@@ -10,24 +10,6 @@ import (
 	"time"
 )
 
-const feedAdvanceCursor = `-- name: FeedAdvanceCursor :exec
-UPDATE axtract.feed
-SET schedule_cursor = $1
-WHERE feed_id = $2
-  AND (schedule_cursor IS NULL OR schedule_cursor < $1)
-`
-
-type FeedAdvanceCursorParams struct {
-	Slot   *time.Time
-	FeedID int64
-}
-
-// Moves the scheduler's cursor forward; never backward.
-func (q *Queries) FeedAdvanceCursor(ctx context.Context, arg FeedAdvanceCursorParams) error {
-	_, err := q.db.Exec(ctx, feedAdvanceCursor, arg.Slot, arg.FeedID)
-	return err
-}
-
 const feedByID = `-- name: FeedByID :one
 SELECT
     f.feed_id,
@@ -40,6 +22,9 @@ SELECT
     f.time_zone,
     f.paused,
     f.max_attempts,
+    f.watermark_column,
+    f.watermark,
+    f.empty_window,
     p.partner_id,
     p.slug AS partner_slug,
     v.name AS view_name,
@@ -65,6 +50,9 @@ type FeedByIDRow struct {
 	TimeZone          string
 	Paused            bool
 	MaxAttempts       int32
+	WatermarkColumn   *string
+	Watermark         *string
+	EmptyWindow       string
 	PartnerID         int64
 	PartnerSlug       string
 	ViewName          string
@@ -89,6 +77,9 @@ func (q *Queries) FeedByID(ctx context.Context, feedID int64) (FeedByIDRow, erro
 		&i.TimeZone,
 		&i.Paused,
 		&i.MaxAttempts,
+		&i.WatermarkColumn,
+		&i.Watermark,
+		&i.EmptyWindow,
 		&i.PartnerID,
 		&i.PartnerSlug,
 		&i.ViewName,
@@ -112,6 +103,9 @@ SELECT
     f.time_zone,
     f.paused,
     f.max_attempts,
+    f.watermark_column,
+    f.watermark,
+    f.empty_window,
     p.partner_id,
     p.slug AS partner_slug,
     v.name AS view_name,
@@ -137,6 +131,9 @@ type FeedByNameRow struct {
 	TimeZone          string
 	Paused            bool
 	MaxAttempts       int32
+	WatermarkColumn   *string
+	Watermark         *string
+	EmptyWindow       string
 	PartnerID         int64
 	PartnerSlug       string
 	ViewName          string
@@ -161,6 +158,9 @@ func (q *Queries) FeedByName(ctx context.Context, name string) (FeedByNameRow, e
 		&i.TimeZone,
 		&i.Paused,
 		&i.MaxAttempts,
+		&i.WatermarkColumn,
+		&i.Watermark,
+		&i.EmptyWindow,
 		&i.PartnerID,
 		&i.PartnerSlug,
 		&i.ViewName,
@@ -180,6 +180,7 @@ SELECT
     f.schedule,
     f.time_zone,
     f.paused,
+    f.next_slot,
     coalesce(r.run_id, 0)::bigint AS last_run_id,
     coalesce(r.status, '')::text AS last_status
 FROM axtract.feed f
@@ -202,6 +203,7 @@ type FeedListRow struct {
 	Schedule    *string
 	TimeZone    string
 	Paused      bool
+	NextSlot    *time.Time
 	LastRunID   int64
 	LastStatus  string
 }
@@ -223,62 +225,9 @@ func (q *Queries) FeedList(ctx context.Context) ([]FeedListRow, error) {
 			&i.Schedule,
 			&i.TimeZone,
 			&i.Paused,
+			&i.NextSlot,
 			&i.LastRunID,
 			&i.LastStatus,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const feedListScheduled = `-- name: FeedListScheduled :many
-SELECT
-    feed_id,
-    name,
-    schedule,
-    time_zone,
-    schedule_cursor,
-    created_at,
-    max_attempts
-FROM axtract.feed
-WHERE schedule IS NOT NULL
-  AND NOT paused
-ORDER BY feed_id
-`
-
-type FeedListScheduledRow struct {
-	FeedID         int64
-	Name           string
-	Schedule       *string
-	TimeZone       string
-	ScheduleCursor *time.Time
-	CreatedAt      time.Time
-	MaxAttempts    int32
-}
-
-// Lists the feeds the scheduler looks at: scheduled and not paused.
-func (q *Queries) FeedListScheduled(ctx context.Context) ([]FeedListScheduledRow, error) {
-	rows, err := q.db.Query(ctx, feedListScheduled)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []FeedListScheduledRow
-	for rows.Next() {
-		var i FeedListScheduledRow
-		if err := rows.Scan(
-			&i.FeedID,
-			&i.Name,
-			&i.Schedule,
-			&i.TimeZone,
-			&i.ScheduleCursor,
-			&i.CreatedAt,
-			&i.MaxAttempts,
 		); err != nil {
 			return nil, err
 		}

@@ -5,10 +5,33 @@
 package store
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+// Partner sessions open at the last session guard pass. A row is added when the guard first sees a session (a login event) and removed when it is gone (a logout event).
+type AxtractAccessSession struct {
+	Pid          int32
+	BackendStart time.Time
+	LoginID      int64
+	RoleName     string
+	ClientAddr   *netip.Addr
+	DatabaseName *string
+	SeenAt       time.Time
+	// query_start of the statement the guard last cancelled; if that statement still runs at the next pass, the guard terminates the session.
+	CancelledQueryStart *time.Time
+}
+
+// One row: the AxTract service role, which is the role that last ran axtract migrate. It gets the database privileges taken from PUBLIC.
+type AxtractAccessSetting struct {
+	Singleton   bool
+	ServiceRole string
+	UpdatedAt   time.Time
+	// When the last session guard pass ran.
+	GuardPassAt *time.Time
+}
 
 // Append-only log of changes and disclosures. detail never holds member data or secrets.
 type AxtractAuditEvent struct {
@@ -20,6 +43,25 @@ type AxtractAuditEvent struct {
 	FeedID    *int64
 	RunID     *int64
 	Detail    []byte
+}
+
+// Business calendars. A day is a business day unless it is a weekend day, a United States federal holiday (observed date, when federal_holidays is set) or a closure in calendar_day; a calendar_day row can also open a day.
+type AxtractCalendar struct {
+	Name        string
+	Description string
+	// Days of the week that are not business days; 0 is Sunday, 6 is Saturday.
+	Weekend []int16
+	// Whether the observed dates of the United States federal holidays, computed by rule for any year, are closed.
+	FederalHolidays bool
+	CreatedAt       time.Time
+}
+
+// Exception dates of a calendar: a closure (business_day false) or a day that is open although a weekend or holiday rule closes it (business_day true).
+type AxtractCalendarDay struct {
+	Calendar    string
+	Day         pgtype.Date
+	BusinessDay bool
+	Note        string
 }
 
 // Member consents to share with a partner. A consent is in force from effective_from through effective_to (UTC dates) unless revoked.
@@ -64,6 +106,8 @@ type AxtractDestination struct {
 	Kind          string
 	Config        []byte
 	CreatedAt     time.Time
+	// Most runs that deliver to this destination at once; NULL for no limit.
+	MaxConcurrentRuns *int32
 }
 
 // A view delivered as a file: format, packaging, destination and schedule.
@@ -86,6 +130,37 @@ type AxtractFeed struct {
 	// Latest slot the scheduler has already enqueued.
 	ScheduleCursor *time.Time
 	CreatedAt      time.Time
+	// schedule parsed by axtract.schedule_parse; maintained by a trigger.
+	ScheduleSpec *string
+	// First slot after schedule_cursor (or created_at); the scheduler looks only at feeds whose next_slot has passed. Maintained by a trigger and the scheduler.
+	NextSlot *time.Time
+	// Business calendar that holiday_rule and the last-business-day preset consult.
+	Calendar *string
+	// What a slot on a day that is not a business day does: none (runs), skip, next (moves to the next business day) or previous (moves to the previous one), at the same local time.
+	HolidayRule string
+	// Slots missed while no scheduler ran: latest enqueues only the newest, all enqueues each one, a bounded number per tick.
+	CatchUp string
+	// Wait before the second attempt of a failed run; doubles with each attempt. NULL uses the worker default (axtract serve --retry-base).
+	RetryBase pgtype.Interval
+	// Local time (in time_zone) by which a scheduled run must be delivered: the first such time at or after the slot. A run still undelivered then raises a run.late event.
+	Deadline pgtype.Time
+	// Email addresses notified of failed and late runs; when empty, the partner's contact_email.
+	Contacts []string
+	// Column of the view that makes the feed incremental: each run delivers the rows with a value after the last delivered watermark. NULL delivers the whole view every run.
+	WatermarkColumn *string
+	// Highest watermark_column value delivered so far, as text of the column's type; NULL before the first delivery.
+	Watermark *string
+	// What an incremental run with no new rows delivers: file (a file with the header only) or skip (nothing).
+	EmptyWindow string
+	PausedAt    *time.Time
+}
+
+// Events a feed waits for. When every event of a feed has been signalled since the feed's last event run, axtract.signal enqueues a run.
+type AxtractFeedEvent struct {
+	FeedID int64
+	Event  string
+	// Last signal of the event since the feed's last event run; NULL when none.
+	SignalledAt *time.Time
 }
 
 // One row: settings of this AxTract database.
@@ -103,6 +178,19 @@ type AxtractMemberPseudonym struct {
 	Pseudonym string
 }
 
+// Outbox of notifications to send to feed contacts. Rows are written in the transaction that records the failure or delay; a sender sets sent_at. detail never holds member data or secrets.
+type AxtractNotification struct {
+	NotificationID int64
+	Kind           string
+	FeedID         *int64
+	RunID          *int64
+	Recipients     []string
+	Subject        string
+	Detail         []byte
+	CreatedAt      time.Time
+	SentAt         *time.Time
+}
+
 // Organizations that receive data. Each has schema partner_<slug> and its own roles.
 type AxtractPartner struct {
 	PartnerID    int64
@@ -111,6 +199,8 @@ type AxtractPartner struct {
 	PurposeOfUse string
 	ContactEmail *string
 	CreatedAt    time.Time
+	// Most runs of this partner's feeds that extract at once; NULL for no limit.
+	MaxConcurrentRuns *int32
 }
 
 // OpenPGP public keys that files for a partner are encrypted to; the newest is used.
@@ -119,6 +209,39 @@ type AxtractPartnerKey struct {
 	Fingerprint string
 	Armored     string
 	CreatedAt   time.Time
+}
+
+// Reader logins of partners, one per person or tool. Passwords are never stored; the roles hold SCRAM-SHA-256 verifiers.
+type AxtractPartnerLogin struct {
+	LoginID         int64
+	PartnerID       int64
+	Login           string
+	ConnectionLimit int32
+	// When the login expires; NULL for never. Every generation of its role gets VALID UNTIL no later than this.
+	ValidUntil *time.Time
+	// Longest a statement may run; set on the role and enforced by the session guard. Zero disables the limit.
+	StatementTimeout pgtype.Interval
+	// Longest a session may stay idle inside a transaction. Zero disables the limit.
+	IdleInTransactionTimeout pgtype.Interval
+	// Longest a session may stay idle outside a transaction. Zero disables the limit.
+	IdleSessionTimeout pgtype.Interval
+	CreatedAt          time.Time
+	// When the session guard locked the login because valid_until had passed.
+	ExpiredAt *time.Time
+	RevokedAt *time.Time
+}
+
+// The LOGIN roles of a login, one per password generation. A rotation creates the next generation and sets retire_at on the previous one.
+type AxtractPartnerLoginRole struct {
+	LoginID    int64
+	Generation int32
+	RoleName   string
+	// OID of the role, kept after the role is dropped so the guard can still find its sessions.
+	RoleOid   pgtype.Uint32
+	CreatedAt time.Time
+	// End of the grace period of a rotated-out role; the session guard drops the role after it.
+	RetireAt  *time.Time
+	DroppedAt *time.Time
 }
 
 // Declarative partner views and the SQL they compiled to.
@@ -155,6 +278,14 @@ type AxtractRun struct {
 	StartedAt  *time.Time
 	FinishedAt *time.Time
 	CreatedAt  time.Time
+	// River job (river.river_job.id) of the run's latest enqueue.
+	JobID *int64
+	// Window of an incremental run, fixed at its first attempt: {"column", "from", "to"}; rows with from < column <= to. from is null on the first delivery; to equals from when there was nothing new. Retries and re-runs read the same window.
+	WatermarkWindow []byte
+	// When a scheduled run must be delivered by (from feed.deadline); NULL for none.
+	DeadlineAt *time.Time
+	// When the scheduler recorded that the run missed deadline_at.
+	LateAt *time.Time
 }
 
 type MartAllergy struct {

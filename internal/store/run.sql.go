@@ -56,28 +56,8 @@ func (q *Queries) RunCreate(ctx context.Context, arg RunCreateParams) (int64, er
 	return run_id, err
 }
 
-const runFail = `-- name: RunFail :exec
-UPDATE axtract.run
-SET status = CASE WHEN $1::boolean THEN 'failed' ELSE 'retrying' END,
-    error = $2,
-    finished_at = CASE WHEN $1::boolean THEN now() END
-WHERE run_id = $3
-`
-
-type RunFailParams struct {
-	Final bool
-	Error *string
-	RunID int64
-}
-
-// Records a failed attempt: retrying when another attempt follows, failed when not.
-func (q *Queries) RunFail(ctx context.Context, arg RunFailParams) error {
-	_, err := q.db.Exec(ctx, runFail, arg.Final, arg.Error, arg.RunID)
-	return err
-}
-
 const runGet = `-- name: RunGet :one
-SELECT run_id, feed_id, slot, trigger, status, attempts, view_version, view_sql, file_name, rows, bytes, sha256, error, started_at, finished_at, created_at FROM axtract.run WHERE run_id = $1
+SELECT run_id, feed_id, slot, trigger, status, attempts, view_version, view_sql, file_name, rows, bytes, sha256, error, started_at, finished_at, created_at, job_id, watermark_window, deadline_at, late_at FROM axtract.run WHERE run_id = $1
 `
 
 func (q *Queries) RunGet(ctx context.Context, runID int64) (AxtractRun, error) {
@@ -100,6 +80,10 @@ func (q *Queries) RunGet(ctx context.Context, runID int64) (AxtractRun, error) {
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.CreatedAt,
+		&i.JobID,
+		&i.WatermarkWindow,
+		&i.DeadlineAt,
+		&i.LateAt,
 	)
 	return i, err
 }
@@ -176,6 +160,60 @@ func (q *Queries) RunList(ctx context.Context, arg RunListParams) ([]RunListRow,
 	return items, nil
 }
 
+const runRetryBase = `-- name: RunRetryBase :one
+SELECT coalesce(extract(epoch FROM f.retry_base), 0)::float8 AS seconds
+FROM axtract.run r
+JOIN axtract.feed f ON f.feed_id = r.feed_id
+WHERE r.run_id = $1
+`
+
+// Returns the retry_base of a run's feed in seconds, 0 when the feed has none.
+func (q *Queries) RunRetryBase(ctx context.Context, runID int64) (float64, error) {
+	row := q.db.QueryRow(ctx, runRetryBase, runID)
+	var seconds float64
+	err := row.Scan(&seconds)
+	return seconds, err
+}
+
+const runSetJob = `-- name: RunSetJob :exec
+UPDATE axtract.run
+SET job_id = $1
+WHERE run_id = $2
+`
+
+type RunSetJobParams struct {
+	JobID *int64
+	RunID int64
+}
+
+// Records the River job that delivers a run.
+func (q *Queries) RunSetJob(ctx context.Context, arg RunSetJobParams) error {
+	_, err := q.db.Exec(ctx, runSetJob, arg.JobID, arg.RunID)
+	return err
+}
+
+const runSetWindow = `-- name: RunSetWindow :execrows
+UPDATE axtract.run
+SET watermark_window = $1
+WHERE run_id = $2
+  AND watermark_window IS NULL
+`
+
+type RunSetWindowParams struct {
+	WatermarkWindow []byte
+	RunID           int64
+}
+
+// Fixes the watermark window of a run at its first attempt. Returns no row
+// affected when the run already has one.
+func (q *Queries) RunSetWindow(ctx context.Context, arg RunSetWindowParams) (int64, error) {
+	result, err := q.db.Exec(ctx, runSetWindow, arg.WatermarkWindow, arg.RunID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const runStart = `-- name: RunStart :one
 UPDATE axtract.run
 SET status = 'running',
@@ -197,17 +235,27 @@ func (q *Queries) RunStart(ctx context.Context, runID int64) (int32, error) {
 }
 
 const runSucceed = `-- name: RunSucceed :exec
-UPDATE axtract.run
-SET status = 'succeeded',
-    view_version = $1,
-    view_sql = $2,
-    file_name = $3,
-    rows = $4,
-    bytes = $5,
-    sha256 = $6,
-    error = NULL,
-    finished_at = now()
-WHERE run_id = $7
+WITH delivered AS (
+    UPDATE axtract.run
+    SET status = 'succeeded',
+        view_version = $1,
+        view_sql = $2,
+        file_name = $3,
+        rows = $4,
+        bytes = $5,
+        sha256 = $6,
+        error = NULL,
+        finished_at = now()
+    WHERE run_id = $7
+    RETURNING feed_id, watermark_window
+)
+UPDATE axtract.feed f
+SET watermark = d.watermark_window->>'to'
+FROM delivered d
+WHERE f.feed_id = d.feed_id
+  AND d.watermark_window->>'to' IS NOT NULL
+  AND f.watermark_column = d.watermark_window->>'column'
+  AND f.watermark IS NOT DISTINCT FROM d.watermark_window->>'from'
 `
 
 type RunSucceedParams struct {
@@ -220,6 +268,9 @@ type RunSucceedParams struct {
 	RunID       int64
 }
 
+// Records a delivered run. When the run's watermark window starts at the
+// feed's watermark, the watermark moves to the window's end. A re-run of an
+// older window leaves it alone.
 func (q *Queries) RunSucceed(ctx context.Context, arg RunSucceedParams) error {
 	_, err := q.db.Exec(ctx, runSucceed,
 		arg.ViewVersion,
