@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures feed delivery against a bare COPY on generated data, in one run so
 # the ratios compare like with like on a noisy machine:
-#   floor:  COPY (SELECT * FROM the view) TO STDOUT as the partner role, into /dev/null
+#   floor:  COPY (SELECT * FROM the view) TO STDOUT as the partner role, into a
+#           discarding sink (BenchmarkBareCopy in internal/extract)
 #   feeds:  axtract feed run (CSV, zstd or gzip, OpenPGP, local destination)
 #   by hand: psql COPY piped to gzip and gpg, as a DBA would script it
 # and the peak RSS of the feed process at 10% and 100% of the rows.
@@ -24,20 +25,28 @@ work=$(mktemp -d /tmp/axbench.XXXXXX)
 trap 'gpgconf --homedir "$work/gnupg" --kill gpg-agent 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -m 700 "$work/gnupg" && mkdir "$work/out"
 
-echo "bench: preparing $db with $lines claim lines for $members members" >&2
-psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
-psql -q -X -At "$admin" -c "SELECT rolname FROM pg_roles WHERE starts_with(rolname, '${db}_')" |
-  while read -r role; do psql -q -X "$admin" -c "DROP ROLE \"$role\""; done
-psql -q -X "$admin" -c "CREATE DATABASE $db"
 export DATABASE_URL="$dsn"
-$bin migrate >/dev/null
-$bin generate --members "$members" --claim-lines "$lines" >/dev/null
-
 g=(gpg --homedir "$work/gnupg" --batch --pinentry-mode loopback --passphrase '')
 "${g[@]}" --quick-gen-key "Bench <bench@example.test>" ed25519 sign never 2>/dev/null
 fpr=$("${g[@]}" --with-colons --list-keys bench@example.test | awk -F: '/^fpr/ {print $10; exit}')
 "${g[@]}" --quick-add-key "$fpr" cv25519 encr never 2>/dev/null
 "${g[@]}" --armor --export bench@example.test >"$work/bench.asc"
+
+# BENCH_REUSE=1 keeps the database of the previous run, which takes minutes
+# to generate, and only replaces the partners' keys and output folder.
+if [ "${BENCH_REUSE:-0}" = 1 ]; then
+  for p in full tenth; do
+    $bin partner key add "$p" "$work/bench.asc" >/dev/null
+    $bin destination define "$p" out --kind local --config "{\"dir\": \"$work/out\"}" >/dev/null
+  done
+else
+echo "bench: preparing $db with $lines claim lines for $members members" >&2
+psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+psql -q -X -At "$admin" -c "SELECT rolname FROM pg_roles WHERE starts_with(rolname, '${db}_')" |
+  while read -r role; do psql -q -X "$admin" -c "DROP ROLE \"$role\""; done
+psql -q -X "$admin" -c "CREATE DATABASE $db"
+$bin migrate >/dev/null
+$bin generate --members "$members" --claim-lines "$lines" >/dev/null
 
 spec='{"dataset": "medical_claims", "columns": ["claim_id", "line_number", "member_id", "claim_type",
   "service_from", "service_to", "procedure_code", "procedure_code_system", "modifier_1", "place_of_service",
@@ -55,13 +64,21 @@ done
 psql -q -X "$dsn" -c "SELECT axtract.consent_grant_all('full', 'SELECT member_id FROM mart.member', DATE '2020-01-01')" >/dev/null
 psql -q -X "$dsn" -c "SELECT axtract.consent_grant_all('tenth', 'SELECT member_id FROM mart.member ORDER BY member_id LIMIT $((members / 10))', DATE '2020-01-01')" >/dev/null
 psql -q -X "$dsn" -c "VACUUM ANALYZE" >/dev/null
+fi
 
 copy_sql="SET ROLE ${db}_p_full; COPY (SELECT * FROM partner_full.claims) TO STDOUT WITH (FORMAT csv, HEADER true)"
 rows=$(psql -X -At "$dsn" -c "SET ROLE ${db}_p_full; SELECT count(*) FROM partner_full.claims" | tail -1)
 
 # seconds CMD... prints the elapsed seconds of CMD.
 seconds() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
-floor() { psql -X -q "$dsn" -c "$copy_sql" >/dev/null; }
+# The floor: the partner's COPY into a discarding sink in Go (psql would add
+# its own row handling). The test binary is built once, before timing.
+go test -c -o "$work/extract.test" ./internal/extract
+floor_seconds() {
+  AXTRACT_BENCH_DATABASE_URL="$dsn" AXTRACT_BENCH_ROLE="${db}_p_full" AXTRACT_BENCH_VIEW=full \
+    "$work/extract.test" -test.run '^$' -test.bench BareCopy -test.benchtime 1x |
+    awk '/^BenchmarkBareCopy/ {print $3 / 1e9}'
+}
 by_hand() { psql -X -q "$dsn" -c "$copy_sql" | gzip | "${g[@]}" --trust-model always -r "$fpr" --encrypt -o "$work/hand.csv.gz.pgp" --yes; }
 # feed NAME prints "seconds max_rss_kib".
 feed() { /usr/bin/time -f '%e %M' -o "$work/time" $bin feed run "$1" >/dev/null; cat "$work/time"; }
@@ -70,7 +87,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A t rss
 for ((i = 1; i <= repeats; i++)); do
   echo "bench: round $i of $repeats" >&2
-  t[floor]+="$(seconds floor) "
+  t[floor]+="$(floor_seconds) "
   for f in full-zstd full-gzip tenth-zstd; do
     read -r sec kib < <(feed "$f")
     t[$f]+="$sec "; rss[$f]+="$kib "
@@ -83,7 +100,7 @@ r() { tr ' ' '\n' <<<"${rss[$1]}" | grep . | sort -g | tail -1; }
 fl=$(m floor)
 printf '\nrows: %s (full), %s claim lines generated, median of %s rounds\n\n' "$rows" "$lines" "$repeats"
 printf '| measurement | seconds | ratio to bare COPY | peak RSS MiB |\n| --- | ---: | ---: | ---: |\n'
-printf '| bare COPY to /dev/null | %.2f | 1.00 | |\n' "$fl"
+printf '| bare COPY into a discarding sink | %.2f | 1.00 | |\n' "$fl"
 for f in full-zstd full-gzip tenth-zstd; do
   printf '| feed %s | %.2f | %.2f | %.1f |\n' "$f" "$(m "$f")" "$(echo "$(m "$f") / $fl" | bc -l)" "$(echo "$(r "$f") / 1024" | bc -l)"
 done
