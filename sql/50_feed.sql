@@ -12,6 +12,20 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
     END IF;
+    IF p_name IS NULL OR p_name !~ '^[a-z][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid destination name %', coalesce(quote_literal(p_name), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use 1 to 63 lowercase letters, digits, _ or -, starting with a letter.';
+    END IF;
+    IF p_kind IS NULL OR p_kind NOT IN ('sftp', 'local') THEN
+        RAISE EXCEPTION 'unknown destination kind %', coalesce(quote_literal(p_kind), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use sftp or local.';
+    END IF;
+    IF p_kind = 'local' AND left(coalesce(p_config->>'dir', ''), 1) <> '/' THEN
+        RAISE EXCEPTION 'local destination % needs an absolute dir, not %', p_name, coalesce(quote_literal(p_config->>'dir'), 'none')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A relative folder would depend on where axtract serve was started.';
+    END IF;
     IF p_kind = 'sftp' AND (coalesce(p_config->>'host', '') = '' OR coalesce(p_config->>'host_key', '') = '' OR coalesce(p_config->>'user', '') = '') THEN
         RAISE EXCEPTION 'sftp destination % needs host, user and host_key', p_name
             USING ERRCODE = 'invalid_parameter_value',
@@ -99,6 +113,29 @@ BEGIN
     IF unknown IS NOT NULL THEN
         RAISE EXCEPTION 'unknown feed option %', unknown
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Options: ' || array_to_string(known, ', ') || '.';
+    END IF;
+
+    IF p_name IS NULL OR p_name !~ '^[a-z][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid feed name %', coalesce(quote_literal(p_name), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use 1 to 63 lowercase letters, digits, _ or -, starting with a letter.';
+    END IF;
+    IF coalesce(p_options->>'compression', 'zstd') NOT IN ('none', 'gzip', 'zstd') THEN
+        RAISE EXCEPTION 'unknown compression %', quote_literal(p_options->>'compression')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use none, gzip or zstd.';
+    END IF;
+    -- The template must expand to a base name: destinations reject folders,
+    -- and a leading dot marks an unfinished upload.
+    IF coalesce(p_options->>'file_name', '') <> ''
+       AND (p_options->>'file_name' ~ '[/\\[:cntrl:]]' OR left(p_options->>'file_name', 1) = '.') THEN
+        RAISE EXCEPTION 'file name template % must be a base name', quote_literal(p_options->>'file_name')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use no slash, backslash or control character, and no leading dot, e.g. {feed}_{slot}.csv.';
+    END IF;
+    IF coalesce((p_options->>'encrypt')::boolean, true)
+       AND NOT EXISTS (SELECT FROM axtract.partner_key WHERE partner_id = pid) THEN
+        RAISE WARNING 'partner % has no OpenPGP key yet; runs of feed % fail until one is added', p_slug, p_name
+            USING HINT = 'Add one with axtract partner key add, or define the feed with encrypt false.';
     END IF;
 
     PERFORM axtract.schedule_check_options(tz, cal, rule);

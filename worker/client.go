@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/axtract/axtract/internal/extract"
+	"github.com/axtract/axtract/internal/logging"
 	"github.com/axtract/axtract/internal/migrate"
 )
 
@@ -41,8 +42,13 @@ type Config struct {
 // schedule tick and session guard registered. Every process registers them;
 // River runs periodic jobs only on the elected leader.
 func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	rc := &river.Config{
-		Logger: cfg.Logger,
+		// River logs routine producer and leader work at info every few seconds.
+		Logger: logging.WarnOnly(logger),
 		Schema: migrate.RiverSchema,
 	}
 	if cfg.Workers > 0 {

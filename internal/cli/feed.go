@@ -142,6 +142,13 @@ func feedDefine(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("define feed %s: %w", pos[0], schedule.Explain(err))
 	}
 	fmt.Fprintf(env.Stdout, "defined feed %s (id %d)\n", pos[0], id)
+	if *encrypt {
+		var hasKey bool
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM axtract.partner_key k JOIN axtract.partner p USING (partner_id) WHERE p.slug = $1)`, *slug).Scan(&hasKey)
+		if err == nil && !hasKey {
+			fmt.Fprintf(env.Stdout, "warning: partner %s has no OpenPGP key yet, so runs fail until you add one (axtract partner key add %s FILE) or define the feed with --encrypt=false\n", *slug, *slug)
+		}
+	}
 	if *sched == "" {
 		return nil
 	}

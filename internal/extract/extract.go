@@ -594,13 +594,19 @@ func (r *Runner) now() time.Time {
 }
 
 // FileName expands a feed's file name template: {feed}, {partner}, {run}
-// and {slot} (UTC, as 20060102T150405Z).
+// and {slot}. A slot prints in UTC as 20060102T150405Z, with microseconds
+// (20060102T150405.000123Z) when it has a fraction, as on-demand runs do, so
+// two runs of one feed never share a name unless the template drops {slot}.
 func FileName(template, feed, partner string, slot time.Time, runID int64) string {
+	slotText := slot.UTC().Format("20060102T150405Z")
+	if slot.Nanosecond() != 0 {
+		slotText = slot.UTC().Format("20060102T150405.000000Z")
+	}
 	return strings.NewReplacer(
 		"{feed}", feed,
 		"{partner}", partner,
 		"{run}", strconv.FormatInt(runID, 10),
-		"{slot}", slot.UTC().Format("20060102T150405Z"),
+		"{slot}", slotText,
 	).Replace(template)
 }
 

@@ -386,3 +386,18 @@ func TestRunOfDeliveredRunDeliversNothing(t *testing.T) {
 		t.Errorf("server files = %v, want one", got)
 	}
 }
+
+func TestFileNameKeepsManualSlotsApart(t *testing.T) {
+	scheduled := time.Date(2026, 12, 4, 6, 0, 0, 0, time.UTC)
+	if got, want := extract.FileName("{feed}_{slot}.csv", "f", "p", scheduled, 1), "f_20261204T060000Z.csv"; got != want {
+		t.Errorf("scheduled slot: FileName = %q, want %q", got, want)
+	}
+	first := extract.FileName("{feed}_{slot}.csv", "f", "p", scheduled.Add(123*time.Microsecond), 2)
+	second := extract.FileName("{feed}_{slot}.csv", "f", "p", scheduled.Add(124*time.Microsecond), 3)
+	if first == second {
+		t.Errorf("two on-demand runs in one second share the name %q", first)
+	}
+	if want := "f_20261204T060000.000123Z.csv"; first != want {
+		t.Errorf("on-demand slot: FileName = %q, want %q", first, want)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/axtract/axtract/internal/logging"
 	"github.com/axtract/axtract/migrations"
 	sqlobjects "github.com/axtract/axtract/sql"
 )
@@ -90,7 +91,7 @@ func riverUp(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	}
 	// River's migrator logs each step itself at info; only its warnings are
 	// passed on, and the versions applied are logged below.
-	quiet := slog.New(warnOnly{logger.Handler()})
+	quiet := logging.WarnOnly(logger)
 	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: RiverSchema, Logger: quiet})
 	if err != nil {
 		return fmt.Errorf("create River migrator: %w", err)
@@ -129,6 +130,16 @@ func ensureInstance(ctx context.Context, pool *pgxpool.Pool, prefix string) erro
 	}
 	if !rolePrefixRE.MatchString(prefix) {
 		return fmt.Errorf("role prefix %q is invalid: use lowercase letters, digits and _, starting with a letter, at most 24 characters", prefix)
+	}
+	// Roles are shared by every database of the cluster: a prefix whose roles
+	// exist already belongs to another AxTract database.
+	var taken string
+	err = pool.QueryRow(ctx, "SELECT coalesce(min(rolname), '') FROM pg_roles WHERE starts_with(rolname, $1)", prefix+"_").Scan(&taken)
+	if err != nil {
+		return fmt.Errorf("check role prefix %q: %w", prefix, err)
+	}
+	if taken != "" {
+		return fmt.Errorf("role prefix %q is in use by another database of this cluster (role %s exists); set AXTRACT_ROLE_PREFIX to another prefix", prefix, taken)
 	}
 	_, err = pool.Exec(ctx, "INSERT INTO axtract.instance (role_prefix) VALUES ($1) ON CONFLICT DO NOTHING", prefix)
 	if err != nil {
@@ -169,19 +180,4 @@ func applyRepeatable(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 	}
 	logger.Info("applied repeatable SQL", "files", strings.Join(names, ","))
 	return nil
-}
-
-// warnOnly passes on records at warn level and above.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, level slog.Level) bool {
-	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, level)
-}
-
-func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return warnOnly{h.Handler.WithAttrs(attrs)}
-}
-
-func (h warnOnly) WithGroup(name string) slog.Handler {
-	return warnOnly{h.Handler.WithGroup(name)}
 }

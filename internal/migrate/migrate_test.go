@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/axtract/axtract/internal/migrate"
@@ -32,5 +33,27 @@ func TestUpIsRepeatable(t *testing.T) {
 	}
 	if prefix != db.Name {
 		t.Errorf("role prefix = %q, want %q", prefix, db.Name)
+	}
+}
+
+func TestUpRejectsRolePrefixInUse(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	// The test database's own prefix has a role once access rules applied;
+	// a second database must not take that prefix.
+	other := pgtest.New(t)
+	if _, err := other.Pool.Exec(ctx, "DELETE FROM axtract.instance"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, "SELECT axtract.access_apply()"); err != nil {
+		t.Fatal(err)
+	}
+	err := migrate.Up(ctx, other.Pool, migrate.Config{RolePrefix: db.Name})
+	if err == nil {
+		t.Fatalf("migrate took role prefix %s, which database %s uses", db.Name, db.Name)
+	}
+	if !strings.Contains(err.Error(), "AXTRACT_ROLE_PREFIX") {
+		t.Errorf("error %q does not say how to choose another prefix", err)
 	}
 }

@@ -138,7 +138,8 @@ func (db *DB) drop(t testing.TB) {
 func ensureTemplate(t testing.TB, admin string) string {
 	t.Helper()
 	ctx := context.Background()
-	name := "axt_template_" + schemaHash()[:12]
+	hash := schemaHash()[:12]
+	name := "axt_template_" + hash
 
 	conn := connect(t, admin)
 	defer conn.Close(ctx)
@@ -170,7 +171,8 @@ func ensureTemplate(t testing.TB, admin string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = migrate.Up(ctx, pool, migrate.Config{RolePrefix: "axt_template"})
+	// A prefix per template, because a prefix whose roles exist is rejected.
+	err = migrate.Up(ctx, pool, migrate.Config{RolePrefix: "axt_t" + hash})
 	pool.Close()
 	if err != nil {
 		t.Fatalf("migrate template: %v", err)
