@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/axtract/axtract/internal/database"
@@ -69,6 +70,10 @@ func Run(ctx context.Context, args []string, env *Env) int {
 		if c.name != args[0] {
 			continue
 		}
+		if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") && c.name != "migrate" && c.name != "serve" && c.name != "demo" && c.name != "generate" {
+			fmt.Fprintf(env.Stdout, "axtract %s: %s\nRun axtract %s SUBCOMMAND -h for its flags.\n", c.name, c.summary, c.name)
+			return 0
+		}
 		err := c.run(ctx, env, args[1:])
 		if err == nil {
 			return 0
@@ -77,6 +82,11 @@ func Run(ctx context.Context, args []string, env *Env) int {
 			return 0
 		}
 		fmt.Fprintf(env.Stderr, "axtract %s: %v\n", c.name, err)
+		// The control-schema functions put the valid values in the hint.
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Hint != "" {
+			fmt.Fprintf(env.Stderr, "hint: %s\n", pgErr.Hint)
+		}
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return 2

@@ -62,7 +62,7 @@ func Resolve(ctx context.Context, cfg ResolveConfig) (*Resolved, error) {
 		if err := Ping(ctx, cfg.URL); err != nil {
 			return nil, fmt.Errorf("connect to %s: %w; check the URL or unset DATABASE_URL to let AxTract find or start a server", Redact(cfg.URL), err)
 		}
-		logger.Info("using database", "url", Redact(cfg.URL), "source", "url")
+		logger.Debug("using database", "url", Redact(cfg.URL), "source", "url")
 		return &Resolved{URL: cfg.URL, AdminURL: cfg.URL, Source: "url", Stop: func() error { return nil }}, nil
 	}
 
@@ -71,7 +71,7 @@ func Resolve(ctx context.Context, cfg ResolveConfig) (*Resolved, error) {
 		if err != nil {
 			return nil, err
 		}
-		logger.Info("using database", "url", Redact(target), "source", "localhost")
+		logger.Debug("using database", "url", Redact(target), "source", "localhost")
 		return &Resolved{URL: target, AdminURL: admin, Source: "localhost", Stop: func() error { return nil }}, nil
 	}
 
@@ -88,7 +88,7 @@ func Resolve(ctx context.Context, cfg ResolveConfig) (*Resolved, error) {
 		_ = cluster.Stop()
 		return nil, err
 	}
-	logger.Info("using database", "url", Redact(target), "source", "private cluster", "data_dir", dir)
+	logger.Debug("using database", "url", Redact(target), "source", "private cluster", "data_dir", dir)
 	return &Resolved{URL: target, AdminURL: cluster.AdminURL, Source: "private cluster", Stop: cluster.Stop}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -72,6 +73,11 @@ func Import(ctx context.Context, pool *pgxpool.Pool, dir string, logger *slog.Lo
 func ImportTx(ctx context.Context, tx pgx.Tx, dir string, logger *slog.Logger) (*Result, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if info, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("read Synthea export folder %s: %w", dir, err)
+	} else if !info.IsDir() {
+		return nil, fmt.Errorf("export %s is not a folder; give the folder that holds patients.csv and the other CSV files", dir)
 	}
 
 	read := make(map[*fileSpec]int64, len(exportFiles))

@@ -92,7 +92,7 @@ func decodeUUID(field string, dst *[16]byte) error {
 func parseDate(field string) (any, error) {
 	t, err := time.Parse(time.DateOnly, field)
 	if err != nil {
-		return nil, errors.New("not a date in YYYY-MM-DD form")
+		return nil, errors.New("not a valid calendar date in YYYY-MM-DD form")
 	}
 	return pgtype.Date{Time: t, Valid: true}, nil
 }
