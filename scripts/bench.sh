@@ -35,6 +35,7 @@ fpr=$("${g[@]}" --with-colons --list-keys bench@example.test | awk -F: '/^fpr/ {
 # BENCH_REUSE=1 keeps the database of the previous run, which takes minutes
 # to generate, and only replaces the partners' keys and output folder.
 if [ "${BENCH_REUSE:-0}" = 1 ]; then
+  $bin migrate >/dev/null
   for p in full tenth; do
     $bin partner key add "$p" "$work/bench.asc" >/dev/null
     $bin destination define "$p" out --kind local --config "{\"dir\": \"$work/out\"}" >/dev/null
