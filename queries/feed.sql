@@ -1,31 +1,11 @@
 -- name: FeedByName :one
--- Returns a feed with what a run needs to know of its partner, view and destination.
+-- Returns what an on-demand run needs to know of a feed named by a user.
 SELECT
-    f.feed_id,
-    f.name,
-    f.format,
-    f.compression,
-    f.encrypt,
-    f.file_name,
-    f.schedule,
-    f.time_zone,
-    f.paused,
-    f.max_attempts,
-    f.watermark_column,
-    f.watermark,
-    f.empty_window,
-    p.partner_id,
-    p.slug AS partner_slug,
-    v.name AS view_name,
-    v.version AS view_version,
-    d.name AS destination_name,
-    d.kind AS destination_kind,
-    d.config AS destination_config
-FROM axtract.feed f
-JOIN axtract.partner p ON p.partner_id = f.partner_id
-JOIN axtract.partner_view v ON v.view_id = f.view_id
-JOIN axtract.destination d ON d.destination_id = f.destination_id
-WHERE f.name = @name;
+    feed_id,
+    paused,
+    max_attempts
+FROM axtract.feed
+WHERE name = @name;
 
 -- name: FeedByID :one
 -- Returns a feed with what a run needs to know of its partner, view and destination.

@@ -93,82 +93,24 @@ func (q *Queries) FeedByID(ctx context.Context, feedID int64) (FeedByIDRow, erro
 
 const feedByName = `-- name: FeedByName :one
 SELECT
-    f.feed_id,
-    f.name,
-    f.format,
-    f.compression,
-    f.encrypt,
-    f.file_name,
-    f.schedule,
-    f.time_zone,
-    f.paused,
-    f.max_attempts,
-    f.watermark_column,
-    f.watermark,
-    f.empty_window,
-    p.partner_id,
-    p.slug AS partner_slug,
-    v.name AS view_name,
-    v.version AS view_version,
-    d.name AS destination_name,
-    d.kind AS destination_kind,
-    d.config AS destination_config
-FROM axtract.feed f
-JOIN axtract.partner p ON p.partner_id = f.partner_id
-JOIN axtract.partner_view v ON v.view_id = f.view_id
-JOIN axtract.destination d ON d.destination_id = f.destination_id
-WHERE f.name = $1
+    feed_id,
+    paused,
+    max_attempts
+FROM axtract.feed
+WHERE name = $1
 `
 
 type FeedByNameRow struct {
-	FeedID            int64
-	Name              string
-	Format            string
-	Compression       string
-	Encrypt           bool
-	FileName          string
-	Schedule          *string
-	TimeZone          string
-	Paused            bool
-	MaxAttempts       int32
-	WatermarkColumn   *string
-	Watermark         *string
-	EmptyWindow       string
-	PartnerID         int64
-	PartnerSlug       string
-	ViewName          string
-	ViewVersion       int32
-	DestinationName   string
-	DestinationKind   string
-	DestinationConfig []byte
+	FeedID      int64
+	Paused      bool
+	MaxAttempts int32
 }
 
-// Returns a feed with what a run needs to know of its partner, view and destination.
+// Returns what an on-demand run needs to know of a feed named by a user.
 func (q *Queries) FeedByName(ctx context.Context, name string) (FeedByNameRow, error) {
 	row := q.db.QueryRow(ctx, feedByName, name)
 	var i FeedByNameRow
-	err := row.Scan(
-		&i.FeedID,
-		&i.Name,
-		&i.Format,
-		&i.Compression,
-		&i.Encrypt,
-		&i.FileName,
-		&i.Schedule,
-		&i.TimeZone,
-		&i.Paused,
-		&i.MaxAttempts,
-		&i.WatermarkColumn,
-		&i.Watermark,
-		&i.EmptyWindow,
-		&i.PartnerID,
-		&i.PartnerSlug,
-		&i.ViewName,
-		&i.ViewVersion,
-		&i.DestinationName,
-		&i.DestinationKind,
-		&i.DestinationConfig,
-	)
+	err := row.Scan(&i.FeedID, &i.Paused, &i.MaxAttempts)
 	return i, err
 }
 
