@@ -1,22 +1,70 @@
--- Consents: a member's permission to share with a partner between two dates.
+-- Consents: members' decisions to share with a partner, or with every
+-- partner of a purpose of use, between two UTC dates. A decision is a grant
+-- or a denial, in general or for one sensitive category; the policies in
+-- 15_consent_policy.sql read them.
+--
+-- Recording a decision revokes the member's earlier decisions of the
+-- opposite kind for the same scope and category, so the latest one counts.
+-- Rows are never deleted: revoked_at keeps the history.
 
--- Record a consent and return its id. p_to NULL means open-ended.
-CREATE OR REPLACE FUNCTION axtract.consent_grant(
-    p_slug text,
+DROP FUNCTION IF EXISTS axtract.consent_grant(text, uuid, date, date, text);
+DROP FUNCTION IF EXISTS axtract.consent_grant_all(text, text, date, date, text);
+DROP FUNCTION IF EXISTS axtract.consent_revoke(text, uuid);
+
+-- Check the scope and category of a decision and return the partner id
+-- (NULL for a purpose-scoped decision).
+CREATE OR REPLACE FUNCTION axtract.consent_scope(p_slug text, p_purpose text, p_category text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    pid bigint;
+BEGIN
+    IF (p_slug IS NULL) = (p_purpose IS NULL) THEN
+        RAISE EXCEPTION 'a consent names either a partner or a purpose of use'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_slug IS NOT NULL THEN
+        SELECT partner_id INTO pid FROM axtract.partner WHERE slug = p_slug;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
+        END IF;
+    ELSIF p_purpose NOT IN ('treatment', 'payment', 'operations', 'research', 'public_health') THEN
+        RAISE EXCEPTION 'invalid purpose of use %', quote_literal(p_purpose)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use one of treatment, payment, operations, research, public_health.';
+    END IF;
+    IF p_category IS NOT NULL AND NOT EXISTS (SELECT FROM axtract.sensitive_category WHERE category = p_category) THEN
+        RAISE EXCEPTION 'unknown sensitive category %', quote_literal(p_category)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Categories: ' || (SELECT string_agg(category, ', ' ORDER BY category) FROM axtract.sensitive_category);
+    END IF;
+    RETURN pid;
+END
+$$;
+
+-- Record one consent decision and return its id. p_kind is grant or deny,
+-- p_to NULL means open-ended, p_slug or p_purpose names the scope, and
+-- p_category NULL means the member's records in general.
+CREATE OR REPLACE FUNCTION axtract.consent_record(
     p_member_id uuid,
+    p_kind text,
     p_from date,
-    p_to date DEFAULT NULL,
-    p_source text DEFAULT 'manual'
+    p_to date,
+    p_slug text,
+    p_purpose text,
+    p_category text,
+    p_source text
 ) RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    pid bigint;
-    id  bigint;
+    pid        bigint := axtract.consent_scope(p_slug, p_purpose, p_category);
+    id         bigint;
+    superseded integer;
 BEGIN
-    SELECT partner_id INTO pid FROM axtract.partner WHERE slug = p_slug;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
+    IF p_kind IS NULL OR p_kind NOT IN ('grant', 'deny') THEN
+        RAISE EXCEPTION 'invalid consent kind %', coalesce(quote_literal(p_kind), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use grant or deny.';
     END IF;
     IF p_from IS NULL THEN
         RAISE EXCEPTION 'consent start date is required' USING ERRCODE = 'invalid_parameter_value';
@@ -28,16 +76,58 @@ BEGIN
     IF NOT EXISTS (SELECT FROM mart.member WHERE member_id = p_member_id) THEN
         RAISE EXCEPTION 'member % not found', p_member_id USING ERRCODE = 'foreign_key_violation';
     END IF;
-    INSERT INTO axtract.consent (partner_id, member_id, effective_from, effective_to, source)
-    VALUES (pid, p_member_id, p_from, p_to, p_source)
+
+    UPDATE axtract.consent SET revoked_at = now()
+    WHERE member_id = p_member_id
+      AND partner_id IS NOT DISTINCT FROM pid
+      AND purpose_of_use IS NOT DISTINCT FROM p_purpose
+      AND category IS NOT DISTINCT FROM p_category
+      AND kind <> p_kind
+      AND revoked_at IS NULL;
+    GET DIAGNOSTICS superseded = ROW_COUNT;
+
+    INSERT INTO axtract.consent (partner_id, purpose_of_use, member_id, kind, category, effective_from, effective_to, source)
+    VALUES (pid, p_purpose, p_member_id, p_kind, p_category, p_from, p_to, coalesce(p_source, 'manual'))
     RETURNING consent_id INTO id;
     INSERT INTO axtract.audit_event (action, partner_id, detail)
-    VALUES ('consent.grant', pid, jsonb_build_object('consent_id', id, 'source', p_source));
+    VALUES ('consent.' || p_kind, pid, jsonb_build_object(
+        'consent_id', id, 'source', coalesce(p_source, 'manual'), 'purpose_of_use', p_purpose,
+        'category', p_category, 'superseded', superseded));
     RETURN id;
 END
 $$;
 
--- Grant a consent to every member a query selects; returns how many.
+-- Record a grant of member to partner p_slug and return its id. p_to NULL
+-- means open-ended; p_category limits it to one sensitive category.
+CREATE OR REPLACE FUNCTION axtract.consent_grant(
+    p_slug text,
+    p_member_id uuid,
+    p_from date,
+    p_to date DEFAULT NULL,
+    p_source text DEFAULT 'manual',
+    p_category text DEFAULT NULL
+) RETURNS bigint
+LANGUAGE sql
+AS $$ SELECT axtract.consent_record(p_member_id, 'grant', p_from, p_to, p_slug, NULL, p_category, p_source) $$;
+
+-- Record a denial of member to partner p_slug, in force from p_from (today
+-- in UTC by default), and return its id.
+CREATE OR REPLACE FUNCTION axtract.consent_deny(
+    p_slug text,
+    p_member_id uuid,
+    p_from date DEFAULT NULL,
+    p_to date DEFAULT NULL,
+    p_source text DEFAULT 'manual',
+    p_category text DEFAULT NULL
+) RETURNS bigint
+LANGUAGE sql
+AS $$
+    SELECT axtract.consent_record(p_member_id, 'deny', coalesce(p_from, (now() AT TIME ZONE 'UTC')::date), p_to,
+                                  p_slug, NULL, p_category, p_source)
+$$;
+
+-- Grant a consent to every member a query selects, revoke their denials of
+-- the same scope and category, and return how many grants were recorded.
 -- Used by the demo and by bulk loads: p_member_query must return one uuid
 -- column and comes from the DBA, not from a partner.
 CREATE OR REPLACE FUNCTION axtract.consent_grant_all(
@@ -45,51 +135,81 @@ CREATE OR REPLACE FUNCTION axtract.consent_grant_all(
     p_member_query text,
     p_from date,
     p_to date DEFAULT NULL,
-    p_source text DEFAULT 'bulk'
+    p_source text DEFAULT 'bulk',
+    p_category text DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    pid bigint;
+    pid bigint := axtract.consent_scope(p_slug, NULL, p_category);
     n   bigint;
 BEGIN
-    SELECT partner_id INTO pid FROM axtract.partner WHERE slug = p_slug;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
-    END IF;
     EXECUTE format(
-        'INSERT INTO axtract.consent (partner_id, member_id, effective_from, effective_to, source)'
-        ' SELECT %s, q.member_id, %L, %L, %L FROM (%s) AS q(member_id)',
-        pid, p_from, p_to, p_source, p_member_query);
+        'WITH chosen AS (SELECT DISTINCT q.member_id FROM (%s) AS q(member_id)),'
+        ' superseded AS ('
+        '   UPDATE axtract.consent c SET revoked_at = now() FROM chosen'
+        '   WHERE c.member_id = chosen.member_id AND c.partner_id = %s AND c.category IS NOT DISTINCT FROM %L'
+        '     AND c.kind = ''deny'' AND c.revoked_at IS NULL)'
+        ' INSERT INTO axtract.consent (partner_id, member_id, kind, category, effective_from, effective_to, source)'
+        ' SELECT %s, member_id, ''grant'', %L, %L, %L, %L FROM chosen',
+        p_member_query, pid, p_category, pid, p_category, p_from, p_to, p_source);
     GET DIAGNOSTICS n = ROW_COUNT;
     INSERT INTO axtract.audit_event (action, partner_id, detail)
-    VALUES ('consent.grant_all', pid, jsonb_build_object('consents', n, 'source', p_source));
+    VALUES ('consent.grant_all', pid, jsonb_build_object('consents', n, 'source', p_source, 'category', p_category));
     RETURN n;
 END
 $$;
 
--- Revoke every consent of a member to a partner; returns how many were in force.
-CREATE OR REPLACE FUNCTION axtract.consent_revoke(p_slug text, p_member_id uuid) RETURNS integer
+-- Revoke a member's grants to a partner (only those of p_category when it
+-- is set) and record a denial from today, so that neither a grant to the
+-- partner's purpose of use nor an opt_out default shares the member's
+-- records after it. Returns how many grants were revoked.
+CREATE OR REPLACE FUNCTION axtract.consent_revoke(p_slug text, p_member_id uuid, p_category text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pid bigint := axtract.consent_scope(p_slug, NULL, p_category);
+    n   integer;
+BEGIN
+    UPDATE axtract.consent SET revoked_at = now()
+    WHERE partner_id = pid AND member_id = p_member_id AND kind = 'grant' AND revoked_at IS NULL
+      AND (p_category IS NULL OR category = p_category);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF EXISTS (SELECT FROM mart.member WHERE member_id = p_member_id) THEN
+        INSERT INTO axtract.consent (partner_id, member_id, kind, category, effective_from, source)
+        VALUES (pid, p_member_id, 'deny', p_category, (now() AT TIME ZONE 'UTC')::date, 'revocation');
+    END IF;
+    INSERT INTO axtract.audit_event (action, partner_id, detail)
+    VALUES ('consent.revoke', pid, jsonb_build_object('consents', n, 'category', p_category));
+    RETURN n;
+END
+$$;
+
+-- Set a partner's consent default, opt_in or opt_out. The partner's
+-- policies are rewritten by a trigger in the same transaction.
+CREATE OR REPLACE FUNCTION axtract.partner_consent_default_set(p_slug text, p_default text) RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
     pid bigint;
-    n   integer;
 BEGIN
-    SELECT partner_id INTO pid FROM axtract.partner WHERE slug = p_slug;
+    IF p_default IS NULL OR p_default NOT IN ('opt_in', 'opt_out') THEN
+        RAISE EXCEPTION 'invalid consent default %', coalesce(quote_literal(p_default), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use opt_in or opt_out.';
+    END IF;
+    UPDATE axtract.partner SET consent_default = p_default WHERE slug = p_slug RETURNING partner_id INTO pid;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
     END IF;
-    UPDATE axtract.consent SET revoked_at = now()
-    WHERE partner_id = pid AND member_id = p_member_id AND revoked_at IS NULL;
-    GET DIAGNOSTICS n = ROW_COUNT;
     INSERT INTO axtract.audit_event (action, partner_id, detail)
-    VALUES ('consent.revoke', pid, jsonb_build_object('consents', n));
-    RETURN n;
+    VALUES ('partner.consent_default', pid, jsonb_build_object('consent_default', p_default));
 END
 $$;
 
--- Give every member a pseudonym for a partner that has none yet.
+-- Give every member a pseudonym for a partner that has none yet and, when
+-- the partner shifts dates, a date offset. Returns how many pseudonyms were
+-- added. The extract calls it before each run's snapshot.
 CREATE OR REPLACE FUNCTION axtract.pseudonyms_refresh(p_partner_id bigint) RETURNS bigint
 LANGUAGE plpgsql
 AS $$
@@ -98,6 +218,39 @@ DECLARE
 BEGIN
     INSERT INTO axtract.member_pseudonym (partner_id, member_id)
     SELECT p_partner_id, m.member_id FROM mart.member m
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM axtract.date_shifts_refresh(p_partner_id);
+    RETURN n;
+END
+$$;
+
+-- Give every member a date offset for a partner with date_shift_max_days
+-- that has none yet: a whole number of days from -max to max, never 0, from
+-- the server's cryptographic random source. Offsets already drawn stay, so
+-- intervals agree across runs. Returns how many were added.
+CREATE OR REPLACE FUNCTION axtract.date_shifts_refresh(p_partner_id bigint) RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    max_days integer;
+    n        bigint;
+BEGIN
+    SELECT date_shift_max_days INTO max_days FROM axtract.partner WHERE partner_id = p_partner_id;
+    IF max_days IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- r is uniform on 0 .. 2^32-1; its remainder modulo 2*max picks one of
+    -- the 2*max offsets, with a bias below 2*max/2^32.
+    INSERT INTO axtract.member_date_shift (partner_id, member_id, shift_days)
+    SELECT p_partner_id, d.member_id,
+           CASE WHEN d.r % (2 * max_days) < max_days THEN -(d.r % (2 * max_days)) - 1
+                ELSE d.r % (2 * max_days) - max_days + 1 END
+    FROM (
+        SELECT m.member_id, ('x' || encode(axtract_crypto.gen_random_bytes(4), 'hex'))::bit(32)::bigint AS r
+        FROM mart.member m
+        WHERE NOT EXISTS (SELECT FROM axtract.member_date_shift s WHERE s.partner_id = p_partner_id AND s.member_id = m.member_id)
+    ) AS d
     ON CONFLICT DO NOTHING;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;

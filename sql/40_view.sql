@@ -1,31 +1,174 @@
 -- The partner view compiler. A view spec is JSON:
 --
 --   {"dataset": "medical_claims",
+--    "profile": "safe_harbor",
 --    "columns": [{"column": "member_id", "as": "member_key", "transform": "pseudonym"},
 --                {"column": "service_from", "transform": "year"},
 --                {"column": "member_zip", "transform": "zip3"},
---                {"column": "claim_id"}],
+--                "procedure_code"],
 --    "filters": [{"column": "service_from", "op": ">=", "value": "2023-01-01"}]}
 --
 -- Column names are looked up in the dataset's catalog, never taken as SQL;
 -- every identifier is quoted with %I and every value with %L and cast to
--- the catalog's type. The result is a security_barrier view owned by the
--- partner's view-owner role, which gets column grants on exactly the mart
--- columns its views read.
+-- the catalog's type. Each column and filter passes the minimum-necessary
+-- rule of the partner's purpose of use, and the view's profile, before any
+-- SQL exists. The result is a security_barrier view owned by the partner's
+-- view-owner role, which gets column grants on exactly the mart columns
+-- that its views read and that pass the same rules.
+--
+-- Transforms are computed in SQL, so a direct connection reads the same
+-- values as a delivered file. The ones that take today's date use the UTC
+-- date, and those on timestamps read them in UTC, whatever the session's
+-- TimeZone.
 
--- Apply one transform to expr, checking that it suits the column's type.
--- Returns the SQL expression.
+DROP FUNCTION IF EXISTS axtract.view_transform(bigint, axtract.dataset_column, text, jsonb);
+DROP FUNCTION IF EXISTS axtract.view_compile(bigint, jsonb);
+
+-- The classification and Safe Harbor kind of a column's values after a
+-- transform. A pseudonym is a re-identification code that Safe Harbor
+-- allows (45 CFR 164.514(c)), but it links a member's rows, so it counts as
+-- a quasi-identifier. Year, age and age band keep no date element but the
+-- year, and zip3 of a ZIP code keeps the three digits Safe Harbor allows,
+-- so they clear the kind and keep the class. Every other transform keeps
+-- both: a masked SSN, a month or a shifted date still identifies.
+CREATE OR REPLACE FUNCTION axtract.transform_effect(
+    p_col axtract.dataset_column,
+    p_transform text,
+    OUT classification text,
+    OUT safe_harbor_kind text
+)
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN p_transform = 'pseudonym' THEN 'quasi_identifier' ELSE p_col.classification END,
+           CASE WHEN p_transform = 'pseudonym' THEN NULL
+                WHEN p_transform IN ('year', 'age', 'age_band') AND p_col.safe_harbor_kind = 'dates' THEN NULL
+                WHEN p_transform = 'zip3' AND p_col.source_column = 'zip' THEN NULL
+                ELSE p_col.safe_harbor_kind END
+$$;
+
+-- Whether a privacy officer's exception lets partner p_partner_id select
+-- dataset column p_column now.
+CREATE OR REPLACE FUNCTION axtract.column_exception_in_force(p_partner_id bigint, p_dataset text, p_column text) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+    SELECT EXISTS (
+        SELECT FROM axtract.column_exception e
+        WHERE e.partner_id = p_partner_id AND e.dataset = p_dataset AND e.column_name = p_column
+          AND e.revoked_at IS NULL AND e.expires_at > now())
+$$;
+
+-- Raise unless partner p's purpose of use allows values of class p_class
+-- from column p_col, or an exception covers the column. p_use names what
+-- reads it: a column or a filter.
+CREATE OR REPLACE FUNCTION axtract.minimum_necessary_check(
+    p axtract.partner,
+    p_col axtract.dataset_column,
+    p_class text,
+    p_use text
+) RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM axtract.purpose_classification WHERE purpose_of_use = p.purpose_of_use AND classification = p_class)
+       OR axtract.column_exception_in_force(p.partner_id, p_col.dataset, p_col.column_name) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'minimum necessary: % % of dataset % is a %, which purpose of use % does not allow',
+        p_use, p_col.column_name, p_col.dataset, p_class, p.purpose_of_use
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = format('Purpose of use %s allows %s (axtract.purpose_classification).', p.purpose_of_use,
+                  coalesce((SELECT string_agg(classification, ', ' ORDER BY classification)
+                            FROM axtract.purpose_classification WHERE purpose_of_use = p.purpose_of_use), 'nothing')),
+              HINT = 'Leave the column out, select it through a transform that de-identifies it, or have a privacy officer record an exception with axtract.column_exception_add.';
+END
+$$;
+
+-- Raise unless a column may appear in a view of profile p_profile, given
+-- the class and kind its transform leaves.
+CREATE OR REPLACE FUNCTION axtract.profile_column_check(
+    p_profile text,
+    p_col axtract.dataset_column,
+    p_class text,
+    p_kind text
+) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF p_profile = 'safe_harbor' THEN
+        IF p_col.free_text THEN
+            RAISE EXCEPTION 'safe_harbor view: column % is free text, which Safe Harbor never shares', p_col.column_name
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave it out; select the code column instead.';
+        END IF;
+        IF p_kind IS NOT NULL THEN
+            RAISE EXCEPTION 'safe_harbor view: column % is a Safe Harbor identifier (%)', p_col.column_name, p_kind
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = CASE
+                          WHEN p_kind = 'dates' THEN 'Use transform year, age or age_band.'
+                          WHEN p_col.source_column = 'zip' THEN 'Use transform zip3.'
+                          WHEN p_col.source_column = 'member_id' THEN 'Use transform pseudonym.'
+                          ELSE 'Leave it out.' END;
+        END IF;
+    ELSIF p_profile = 'limited_data_set' AND p_class = 'direct_identifier' THEN
+        RAISE EXCEPTION 'limited_data_set view: column % is a direct identifier (%), which a limited data set excludes',
+            p_col.column_name, p_col.safe_harbor_kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = CASE WHEN p_col.source_column = 'member_id' THEN 'Use transform pseudonym.' ELSE 'Leave it out.' END;
+    END IF;
+END
+$$;
+
+-- Raise unless a filter may appear in a view of profile p_profile. A
+-- filter shows which rows match, so under Safe Harbor a filter on an
+-- identifier may only test for NULL, and one on a date may also compare
+-- with the first of January of a year. In a limited data set a filter on a
+-- direct identifier may only test for NULL.
+CREATE OR REPLACE FUNCTION axtract.profile_filter_check(p_profile text, p_col axtract.dataset_column, p_filter jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    op text := p_filter->>'op';
+BEGIN
+    IF op IN ('is_null', 'not_null') THEN
+        RETURN;
+    END IF;
+    IF p_profile = 'safe_harbor' AND (p_col.free_text OR p_col.safe_harbor_kind IS NOT NULL) THEN
+        IF p_col.safe_harbor_kind = 'dates' AND op IN ('<', '<=', '>', '>=')
+           AND jsonb_typeof(p_filter->'value') = 'string' AND p_filter->>'value' ~ '^[0-9]{4}-01-01$' THEN
+            RETURN;
+        END IF;
+        RAISE EXCEPTION 'safe_harbor view: the filter on column % may only test for NULL%', p_col.column_name,
+            CASE WHEN p_col.safe_harbor_kind = 'dates' THEN ' or compare with January 1 of a year (YYYY-01-01)' ELSE '' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_profile = 'limited_data_set' AND p_col.classification = 'direct_identifier' THEN
+        RAISE EXCEPTION 'limited_data_set view: the filter on direct identifier % may only test for NULL', p_col.column_name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+-- Apply one transform to expr, checking that it suits the column's type,
+-- and return the SQL expression. pseudonym and date_shift read the join
+-- that view_compile adds for the column's table alias.
 CREATE OR REPLACE FUNCTION axtract.view_transform(
-    p_partner_id bigint,
+    p axtract.partner,
     p_col axtract.dataset_column,
     p_expr text,
-    p_spec jsonb
+    p_spec jsonb,
+    p_profile text
 ) RETURNS text
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    name text := coalesce(p_spec->>'transform', 'none');
-    n    integer;
+    name   text := coalesce(p_spec->>'transform', 'none');
+    -- The column's value as a date or a timestamp in UTC.
+    utc    text := CASE WHEN p_col.data_type = 'timestamptz' THEN format('(%s AT TIME ZONE ''UTC'')', p_expr) ELSE p_expr END;
+    today  text := '(now() AT TIME ZONE ''UTC'')::date';
+    -- Born on or before this day means 90 or older today.
+    cutoff text := '((now() AT TIME ZONE ''UTC'')::date - interval ''90 years'')::date';
+    age    text;
+    param  text;
+    n      integer;
 BEGIN
     CASE name
     WHEN 'none' THEN
@@ -35,47 +178,91 @@ BEGIN
             RAISE EXCEPTION 'transform pseudonym applies to member id columns, not to %', p_col.column_name
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        RETURN format('(SELECT ps.pseudonym FROM axtract.member_pseudonym ps WHERE ps.partner_id = %s AND ps.member_id = %s)',
-            p_partner_id, p_expr);
-    WHEN 'year', 'month', 'age' THEN
+        RETURN format('%I.pseudonym', 'axps_' || p_col.table_alias);
+    WHEN 'year', 'month', 'age', 'age_band', 'date_shift' THEN
         IF p_col.data_type NOT IN ('date', 'timestamptz') THEN
             RAISE EXCEPTION 'transform % applies to dates, but column % is %', name, p_col.column_name, p_col.data_type
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        IF name = 'year' THEN
-            RETURN format('date_part(''year'', %s)::integer', p_expr);
-        ELSIF name = 'month' THEN
-            RETURN format('date_trunc(''month'', %s)::date', p_expr);
-        END IF;
-        RETURN format('date_part(''year'', age((now() AT TIME ZONE ''UTC'')::date, %s::date))::integer', p_expr);
     WHEN 'zip3', 'mask', 'truncate' THEN
         IF p_col.data_type <> 'text' THEN
             RAISE EXCEPTION 'transform % applies to text, but column % is %', name, p_col.column_name, p_col.data_type
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        IF name = 'zip3' THEN
-            RETURN format('left(%s, 3)', p_expr);
-        END IF;
-        BEGIN
-            n := coalesce((p_spec->>CASE name WHEN 'mask' THEN 'keep' ELSE 'length' END)::integer, 4);
-        EXCEPTION WHEN invalid_text_representation THEN
-            RAISE EXCEPTION 'transform % of column % needs a whole number in "%"', name, p_col.column_name,
-                CASE name WHEN 'mask' THEN 'keep' ELSE 'length' END
-                USING ERRCODE = 'invalid_parameter_value';
-        END;
-        IF n < 0 OR n > 64 THEN
-            RAISE EXCEPTION 'transform % of column %: % is out of range 0 to 64', name, p_col.column_name, n
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        IF name = 'truncate' THEN
-            RETURN format('left(%s, %s)', p_expr, n);
-        END IF;
-        RETURN format('(repeat(''*'', greatest(length(%1$s) - %2$s, 0)) || right(%1$s, %2$s))', p_expr, n);
     ELSE
         RAISE EXCEPTION 'unknown transform % on column %', quote_literal(name), p_col.column_name
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use one of none, pseudonym, year, month, age, zip3, mask, truncate.';
+                  HINT = 'Use one of none, pseudonym, year, month, age, age_band, date_shift, zip3, mask, truncate.';
     END CASE;
+
+    age := format('date_part(''year'', age(%s, %s::date))::integer', today, utc);
+    CASE name
+    WHEN 'year' THEN
+        -- Safe Harbor keeps no year of birth of a member aged 90 or older.
+        IF p_profile = 'safe_harbor' AND p_col.source_table = 'member' AND p_col.source_column = 'birth_date' THEN
+            RETURN format('CASE WHEN %s::date > %s THEN date_part(''year'', %s)::integer END', utc, cutoff, utc);
+        END IF;
+        RETURN format('date_part(''year'', %s)::integer', utc);
+    WHEN 'month' THEN
+        RETURN format('date_trunc(''month'', %s)::date', utc);
+    WHEN 'age' THEN
+        -- Safe Harbor puts every age over 89 in one category.
+        IF p_profile = 'safe_harbor' THEN
+            RETURN format('CASE WHEN %s::date <= %s THEN ''90+'' ELSE %s::text END', utc, cutoff, age);
+        END IF;
+        RETURN age;
+    WHEN 'age_band' THEN
+        param := 'width';
+    WHEN 'date_shift' THEN
+        IF p.date_shift_max_days IS NULL THEN
+            RAISE EXCEPTION 'transform date_shift on column %: partner % has no date shift range', p_col.column_name, p.slug
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Set one with axtract.partner_privacy_set(slug, p_date_shift_max_days => N).';
+        END IF;
+        IF p_col.data_type = 'timestamptz' THEN
+            RETURN format('(%s + make_interval(hours => 24 * %I.shift_days))', p_expr, 'axds_' || p_col.table_alias);
+        END IF;
+        RETURN format('(%s + %I.shift_days)', p_expr, 'axds_' || p_col.table_alias);
+    WHEN 'zip3' THEN
+        -- A value that does not start with five digits is no ZIP code and
+        -- becomes NULL.
+        IF p_profile = 'safe_harbor' AND NOT EXISTS (SELECT FROM axtract.zip3_list WHERE version = p.zip3_version AND populated) THEN
+            RAISE EXCEPTION 'safe_harbor view: ZIP list version % of partner % is not populated', p.zip3_version, p.slug
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Fill axtract.zip3_restricted for it and set populated, or choose a populated version with axtract.partner_privacy_set.';
+        END IF;
+        RETURN format('CASE WHEN %1$s ~ ''^[0-9]{5}'' THEN CASE WHEN left(%1$s, 3) IN'
+                      ' (SELECT z.zip3 FROM axtract.zip3_restricted z WHERE z.version = %2$L)'
+                      ' THEN ''000'' ELSE left(%1$s, 3) END END', p_expr, p.zip3_version);
+    WHEN 'mask' THEN
+        param := 'keep';
+    WHEN 'truncate' THEN
+        param := 'length';
+    END CASE;
+
+    BEGIN
+        n := coalesce((p_spec->>param)::integer, CASE name WHEN 'age_band' THEN 5 ELSE 4 END);
+    EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'transform % of column % needs a whole number in "%"', name, p_col.column_name, param
+            USING ERRCODE = 'invalid_parameter_value';
+    END;
+    IF name = 'age_band' THEN
+        IF n < 1 OR n > 45 THEN
+            RAISE EXCEPTION 'transform age_band of column %: width % is out of range 1 to 45', p_col.column_name, n
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- Bands of n years from 0, the last one cut at 89, then 90+.
+        RETURN format('CASE WHEN %1$s::date <= %2$s THEN ''90+'' ELSE (%3$s / %4$s * %4$s)::text || ''-'''
+                      ' || least(%3$s / %4$s * %4$s + %4$s - 1, 89)::text END', utc, cutoff, age, n);
+    END IF;
+    IF n < 0 OR n > 64 THEN
+        RAISE EXCEPTION 'transform % of column %: % is out of range 0 to 64', name, p_col.column_name, n
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF name = 'truncate' THEN
+        RETURN format('left(%s, %s)', p_expr, n);
+    END IF;
+    RETURN format('(repeat(''*'', greatest(length(%1$s) - %2$s, 0)) || right(%1$s, %2$s))', p_expr, n);
 END
 $$;
 
@@ -129,25 +316,42 @@ BEGIN
 END
 $$;
 
--- Compile a spec to the SELECT of a view, and list the mart columns it reads.
+-- Compile a spec to the SELECT of a partner view, list the mart columns it
+-- reads, and build the SELECT of its member-id view. That view has the same
+-- FROM and WHERE, the member id of each row as axtract_member_id, and the
+-- view's columns, so an incremental run's window applies to it unchanged.
+-- Raises on any column or filter that the partner's purpose or the view's
+-- profile does not allow.
 CREATE OR REPLACE FUNCTION axtract.view_compile(
     p_partner_id bigint,
     p_spec jsonb,
     OUT compiled_sql text,
-    OUT source_columns text[]
+    OUT source_columns text[],
+    OUT member_sql text
 )
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    ds      axtract.dataset;
-    col     axtract.dataset_column;
-    item    jsonb;
-    expr    text;
-    out_name text;
-    outputs text[] := '{}';
-    selects text[] := '{}';
-    wheres  text[] := '{}';
+    p         axtract.partner;
+    ds        axtract.dataset;
+    col       axtract.dataset_column;
+    effect    record;
+    item      jsonb;
+    transform text;
+    profile   text := coalesce(p_spec->>'profile', 'none');
+    expr      text;
+    out_name  text;
+    outputs   text[] := '{}';
+    selects   text[] := '{}';
+    wheres    text[] := '{}';
+    joins     text[] := '{}';
+    from_sql  text;
+    where_sql text := '';
 BEGIN
+    SELECT * INTO p FROM axtract.partner WHERE partner_id = p_partner_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'partner id % not found', p_partner_id USING ERRCODE = 'no_data_found';
+    END IF;
     IF p_spec IS NULL OR jsonb_typeof(p_spec) <> 'object' THEN
         RAISE EXCEPTION 'view spec must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -160,6 +364,15 @@ BEGIN
     IF jsonb_typeof(p_spec->'columns') IS DISTINCT FROM 'array' OR jsonb_array_length(p_spec->'columns') = 0 THEN
         RAISE EXCEPTION 'view spec needs a non-empty "columns" array' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF profile NOT IN ('none', 'safe_harbor', 'limited_data_set') THEN
+        RAISE EXCEPTION 'unknown view profile %', quote_literal(profile)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use safe_harbor, limited_data_set or none.';
+    END IF;
+    IF profile = 'limited_data_set' AND NOT axtract.dua_in_force(p.partner_id) THEN
+        RAISE EXCEPTION 'limited_data_set view: partner % has no data use agreement in force', p.slug
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Record the signed agreement with axtract.dua_record.';
+    END IF;
     source_columns := ARRAY(SELECT unnest(ds.key_columns));
 
     FOR item IN SELECT * FROM jsonb_array_elements(p_spec->'columns') LOOP
@@ -167,22 +380,36 @@ BEGIN
             item := jsonb_build_object('column', item);
         END IF;
         col := axtract.dataset_column_get(ds.name, item->>'column');
+        transform := coalesce(item->>'transform', 'none');
         out_name := coalesce(item->>'as', col.column_name);
-        IF out_name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+        IF out_name !~ '^[a-z_][a-z0-9_]{0,62}$' OR out_name = 'axtract_member_id' THEN
             RAISE EXCEPTION 'invalid output column name %', quote_literal(out_name)
                 USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Use lowercase letters, digits and _, starting with a letter or _.';
+                      HINT = 'Use lowercase letters, digits and _, starting with a letter or _; axtract_member_id is reserved.';
         END IF;
         IF out_name = ANY (outputs) THEN
             RAISE EXCEPTION 'output column % appears twice', out_name
                 USING ERRCODE = 'duplicate_column', HINT = 'Give one of them another name with "as".';
         END IF;
         outputs := outputs || out_name;
-        expr := axtract.view_transform(p_partner_id, col, format('%I.%I', col.table_alias, col.source_column), item);
+
+        expr := axtract.view_transform(p, col, format('%I.%I', col.table_alias, col.source_column), item, profile);
+        effect := axtract.transform_effect(col, transform);
+        PERFORM axtract.minimum_necessary_check(p, col, effect.classification, 'column');
+        PERFORM axtract.profile_column_check(profile, col, effect.classification, effect.safe_harbor_kind);
+
         selects := selects || format('%s AS %I', expr, out_name);
         source_columns := source_columns || format('mart.%s.%s', col.source_table, col.source_column);
-        IF item->>'transform' = 'pseudonym' THEN
+        IF transform = 'pseudonym' THEN
+            joins := joins || format('LEFT JOIN axtract.member_pseudonym %1$I ON %1$I.partner_id = %2$s AND %1$I.member_id = %3$I.member_id',
+                'axps_' || col.table_alias, p.partner_id, col.table_alias);
             source_columns := source_columns || 'axtract.member_pseudonym.*'::text;
+        ELSIF transform = 'date_shift' THEN
+            joins := joins || format('LEFT JOIN axtract.member_date_shift %1$I ON %1$I.partner_id = %2$s AND %1$I.member_id = %3$I.member_id',
+                'axds_' || col.table_alias, p.partner_id, col.table_alias);
+            source_columns := source_columns || 'axtract.member_date_shift.*'::text;
+        ELSIF transform = 'zip3' THEN
+            source_columns := source_columns || 'axtract.zip3_restricted.*'::text;
         END IF;
     END LOOP;
 
@@ -191,41 +418,97 @@ BEGIN
     END IF;
     FOR item IN SELECT * FROM jsonb_array_elements(coalesce(p_spec->'filters', '[]')) LOOP
         col := axtract.dataset_column_get(ds.name, item->>'column');
+        PERFORM axtract.minimum_necessary_check(p, col, col.classification, 'filter column');
+        PERFORM axtract.profile_filter_check(profile, col, item);
         wheres := wheres || axtract.view_filter(col, format('%I.%I', col.table_alias, col.source_column), item);
         source_columns := source_columns || format('mart.%s.%s', col.source_table, col.source_column);
     END LOOP;
 
-    compiled_sql := format('SELECT %s FROM %s', array_to_string(selects, ', '), ds.from_clause);
-    IF cardinality(wheres) > 0 THEN
-        compiled_sql := compiled_sql || ' WHERE ' || array_to_string(wheres, ' AND ');
+    from_sql := ds.from_clause;
+    IF cardinality(joins) > 0 THEN
+        from_sql := from_sql || ' ' || array_to_string(ARRAY(SELECT DISTINCT unnest(joins) ORDER BY 1), ' ');
     END IF;
+    IF cardinality(wheres) > 0 THEN
+        where_sql := ' WHERE ' || array_to_string(wheres, ' AND ');
+    END IF;
+    compiled_sql := format('SELECT %s FROM %s', array_to_string(selects, ', '), from_sql) || where_sql;
+    member_sql := format('SELECT %s AS axtract_member_id, %s FROM %s', ds.member_column, array_to_string(selects, ', '), from_sql) || where_sql;
     source_columns := ARRAY(SELECT DISTINCT unnest(source_columns) ORDER BY 1);
 END
 $$;
 
--- Grant the partner's view owner SELECT on exactly the columns its views
--- read, and nothing else in the mart.
+-- Grant the partner's view owner SELECT on exactly the columns that its
+-- views read, and nothing else in the mart. Each view is compiled again
+-- first: one that no longer passes the minimum-necessary rule or its
+-- profile (an exception or a data use agreement expired, a DBA changed the
+-- purpose rules) contributes no grants, so it fails with permission denied
+-- until it is defined again. The same holds for a view that the owner role
+-- would write by hand.
 CREATE OR REPLACE FUNCTION axtract.partner_sync_grants(p_partner_id bigint) RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    owner text := axtract.partner_owner_role((SELECT slug FROM axtract.partner WHERE partner_id = p_partner_id));
-    r     record;
+    slug     text := (SELECT p.slug FROM axtract.partner p WHERE p.partner_id = p_partner_id);
+    owner    text := axtract.partner_owner_role(slug);
+    v        axtract.partner_view;
+    compiled record;
+    cols     text[] := '{}';
+    r        record;
 BEGIN
     EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA mart FROM %I', owner);
-    EXECUTE format('REVOKE ALL ON axtract.member_pseudonym FROM %I', owner);
+    EXECUTE format('REVOKE ALL ON axtract.member_pseudonym, axtract.member_date_shift, axtract.zip3_restricted FROM %I', owner);
+    FOR v IN SELECT * FROM axtract.partner_view WHERE partner_id = p_partner_id ORDER BY name LOOP
+        BEGIN
+            SELECT * INTO compiled FROM axtract.view_compile(p_partner_id, v.spec);
+            cols := cols || compiled.source_columns;
+        EXCEPTION WHEN insufficient_privilege OR invalid_parameter_value OR undefined_column THEN
+            RAISE WARNING 'view %.% no longer passes its privacy checks, so its view owner gets no column grants for it: %',
+                slug, v.name, SQLERRM;
+        END;
+    END LOOP;
+
     FOR r IN
         SELECT split_part(c, '.', 2) AS tbl, array_agg(DISTINCT split_part(c, '.', 3)) AS cols
-        FROM axtract.partner_view v, unnest(v.source_columns) AS c
-        WHERE v.partner_id = p_partner_id AND c LIKE 'mart.%'
+        FROM unnest(cols) AS c
+        WHERE c LIKE 'mart.%'
         GROUP BY 1
     LOOP
         EXECUTE format('GRANT SELECT (%s) ON mart.%I TO %I',
             (SELECT string_agg(quote_ident(x), ', ') FROM unnest(r.cols) AS x), r.tbl, owner);
     END LOOP;
-    IF EXISTS (SELECT FROM axtract.partner_view v WHERE v.partner_id = p_partner_id AND 'axtract.member_pseudonym.*' = ANY (v.source_columns)) THEN
+    IF 'axtract.member_pseudonym.*' = ANY (cols) THEN
         EXECUTE format('GRANT SELECT (partner_id, member_id, pseudonym) ON axtract.member_pseudonym TO %I', owner);
     END IF;
+    IF 'axtract.member_date_shift.*' = ANY (cols) THEN
+        EXECUTE format('GRANT SELECT (partner_id, member_id, shift_days) ON axtract.member_date_shift TO %I', owner);
+    END IF;
+    IF 'axtract.zip3_restricted.*' = ANY (cols) THEN
+        EXECUTE format('GRANT SELECT (version, zip3) ON axtract.zip3_restricted TO %I', owner);
+    END IF;
+    -- The owner owns the member-id views; a role that is not a superuser
+    -- can give it those only if it may create in their schema.
+    EXECUTE format('GRANT USAGE, CREATE ON SCHEMA axtract_disclosure TO %I', owner);
+END
+$$;
+
+-- Create or replace the member-id view of partner view p_view_id, owned by
+-- the partner's view owner so that the same policies apply, readable by
+-- the role that defines it (the AxTract service role) and by no partner.
+CREATE OR REPLACE FUNCTION axtract.view_members_define(p_view_id bigint, p_member_sql text) RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    name  text := 'v' || p_view_id;
+    owner text := axtract.partner_owner_role(
+        (SELECT p.slug FROM axtract.partner_view v JOIN axtract.partner p USING (partner_id) WHERE v.view_id = p_view_id));
+BEGIN
+    EXECUTE format('DROP VIEW IF EXISTS axtract_disclosure.%I', name);
+    EXECUTE format('CREATE VIEW axtract_disclosure.%I AS %s', name, p_member_sql);
+    EXECUTE format('ALTER VIEW axtract_disclosure.%I OWNER TO %I', name, owner);
+    EXECUTE format('REVOKE ALL ON axtract_disclosure.%I FROM PUBLIC', name);
+    EXECUTE format('GRANT SELECT ON axtract_disclosure.%I TO %I', name, current_user);
+    EXECUTE format('COMMENT ON VIEW axtract_disclosure.%I IS %L', name,
+        format('Member ids of the rows of partner view %s, for the accounting of disclosures', p_view_id));
 END
 $$;
 
@@ -262,6 +545,10 @@ BEGIN
         version = axtract.partner_view.version + 1,
         updated_at = now()
     RETURNING view_id, version INTO vid, ver;
+    INSERT INTO axtract.partner_view_version (view_id, version, spec, compiled_sql, purpose_of_use)
+    VALUES (vid, ver, p_spec, compiled.compiled_sql, p.purpose_of_use)
+    ON CONFLICT (view_id, version) DO UPDATE SET
+        spec = EXCLUDED.spec, compiled_sql = EXCLUDED.compiled_sql, purpose_of_use = EXCLUDED.purpose_of_use, defined_at = now();
 
     PERFORM axtract.partner_sync_grants(p.partner_id);
     EXECUTE format('DROP VIEW IF EXISTS %I.%I', sch, p_name);
@@ -271,7 +558,8 @@ BEGIN
     EXECUTE format('GRANT SELECT ON %I.%I TO %I', sch, p_name, axtract.partner_role(p_slug));
     EXECUTE format('COMMENT ON VIEW %I.%I IS %L', sch, p_name,
         format('AxTract view %s version %s over dataset %s', p_name, ver, p_spec->>'dataset'));
-    IF compiled.source_columns @> ARRAY['axtract.member_pseudonym.*'] THEN
+    PERFORM axtract.view_members_define(vid, compiled.member_sql);
+    IF compiled.source_columns && ARRAY['axtract.member_pseudonym.*', 'axtract.member_date_shift.*'] THEN
         PERFORM axtract.pseudonyms_refresh(p.partner_id);
     END IF;
 

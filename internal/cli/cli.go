@@ -43,6 +43,7 @@ func commands() []command {
 		{"generate", "write a deterministic synthetic mart", runGenerate},
 		{"partner", "manage partners: create, list, key add, view define, login create|rotate|revoke|list, access check", runPartner},
 		{"consent", "record consents: grant, revoke", runConsent},
+		{"disclosures", "accounting of disclosures: member, partner", runDisclosures},
 		{"destination", "define where a partner's files go: define", runDestination},
 		{"feed", "manage feeds: define, list, next, run, runs, retry, rerun, backfill, pause, resume, signal", runFeed},
 		{"serve", "run workers, the scheduler, health and metrics endpoints", runServe},

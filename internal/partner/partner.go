@@ -62,26 +62,90 @@ func DefineView(ctx context.Context, q Querier, slug, name string, spec json.Raw
 // GrantConsent records a consent of member to partner slug from from
 // through to (nil: open-ended) and returns its id.
 func GrantConsent(ctx context.Context, q Querier, slug, memberID string, from time.Time, to *time.Time, source string) (int64, error) {
-	if source == "" {
-		source = "manual"
+	return RecordConsent(ctx, q, ConsentParams{Partner: slug, MemberID: memberID, From: from, To: to, Source: source})
+}
+
+// Consent defaults of a partner.
+const (
+	// ConsentOptIn shares a member's records only with a grant in force.
+	ConsentOptIn = "opt_in"
+	// ConsentOptOut shares a member's records unless a denial is in force.
+	ConsentOptOut = "opt_out"
+)
+
+// ConsentParams describes one consent decision of a member.
+type ConsentParams struct {
+	// Partner is the slug of the partner the decision is about. Purpose is
+	// set instead for a decision about every partner with that purpose of
+	// use.
+	Partner string
+	Purpose string
+	// MemberID is the member's mart.member id.
+	MemberID string
+	// Deny records a denial instead of a grant.
+	Deny bool
+	// Category limits the decision to the member's records of one sensitive
+	// category (axtract.sensitive_category); empty means the records in
+	// general.
+	Category string
+	// From is the first UTC date in force; To the last, nil for open-ended.
+	From time.Time
+	To   *time.Time
+	// Source says where the decision was made, such as a form. Default
+	// "manual".
+	Source string
+}
+
+// RecordConsent records a consent decision and returns its id. It revokes
+// the member's earlier decisions of the opposite kind for the same scope
+// and category, so the newest decision counts.
+func RecordConsent(ctx context.Context, q Querier, p ConsentParams) (int64, error) {
+	if p.Source == "" {
+		p.Source = "manual"
+	}
+	kind, scope := "grant", p.Partner
+	if p.Deny {
+		kind = "deny"
+	}
+	if scope == "" {
+		scope = "purpose " + p.Purpose
 	}
 	var id int64
-	err := q.QueryRow(ctx, "SELECT axtract.consent_grant($1, $2::uuid, $3::date, $4::date, $5)",
-		slug, memberID, from.Format(time.DateOnly), dateOrNil(to), source).Scan(&id)
+	err := q.QueryRow(ctx, "SELECT axtract.consent_record($1::uuid, $2, $3::date, $4::date, $5, $6, $7, $8)",
+		p.MemberID, kind, p.From.Format(time.DateOnly), dateOrNil(p.To),
+		textOrNil(p.Partner), textOrNil(p.Purpose), textOrNil(p.Category), p.Source).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("grant consent to %s: %w", slug, err)
+		return 0, fmt.Errorf("record %s consent to %s: %w", kind, scope, err)
 	}
 	return id, nil
 }
 
-// RevokeConsent revokes every consent of member to partner slug and
-// returns how many were in force.
+// RevokeConsent revokes every grant of member to partner slug, records a
+// denial from today so that no purpose-scoped grant or opt-out default
+// shares the member's records after it, and returns how many grants were
+// revoked.
 func RevokeConsent(ctx context.Context, q Querier, slug, memberID string) (int, error) {
+	return RevokeCategoryConsent(ctx, q, slug, memberID, "")
+}
+
+// RevokeCategoryConsent is RevokeConsent for the grants and denial of one
+// sensitive category; an empty category means all of them.
+func RevokeCategoryConsent(ctx context.Context, q Querier, slug, memberID, category string) (int, error) {
 	var n int
-	if err := q.QueryRow(ctx, "SELECT axtract.consent_revoke($1, $2::uuid)", slug, memberID).Scan(&n); err != nil {
+	err := q.QueryRow(ctx, "SELECT axtract.consent_revoke($1, $2::uuid, $3)", slug, memberID, textOrNil(category)).Scan(&n)
+	if err != nil {
 		return 0, fmt.Errorf("revoke consent to %s: %w", slug, err)
 	}
 	return n, nil
+}
+
+// SetConsentDefault sets partner slug's consent default, ConsentOptIn or
+// ConsentOptOut. The partner's policies change in the same transaction.
+func SetConsentDefault(ctx context.Context, q Querier, slug, consentDefault string) error {
+	if _, err := q.Exec(ctx, "SELECT axtract.partner_consent_default_set($1, $2)", slug, consentDefault); err != nil {
+		return fmt.Errorf("set consent default of %s: %w", slug, err)
+	}
+	return nil
 }
 
 // Login is a partner reader login as created: the password is shown once
@@ -108,6 +172,13 @@ func CreateLogin(ctx context.Context, q Querier, slug, login string) (*Login, er
 		return nil, fmt.Errorf("create login %s for %s: %w", login, slug, err)
 	}
 	return &Login{Role: role, Password: password}, nil
+}
+
+func textOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func dateOrNil(t *time.Time) *string {

@@ -64,16 +64,48 @@ type AxtractCalendarDay struct {
 	Note        string
 }
 
-// Member consents to share with a partner. A consent is in force from effective_from through effective_to (UTC dates) unless revoked.
+// A privacy officer's approval for one partner to select one dataset column that its purpose of use does not allow, until expires_at.
+type AxtractColumnException struct {
+	ExceptionID int64
+	PartnerID   int64
+	Dataset     string
+	ColumnName  string
+	ApprovedBy  string
+	Reason      string
+	ApprovedAt  time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
+}
+
+// Consent decisions of members: a grant or a denial, to one partner or to every partner of a purpose of use, in force from effective_from through effective_to (UTC dates) unless revoked. A row with a category covers only records of that sensitive category.
 type AxtractConsent struct {
 	ConsentID     int64
-	PartnerID     int64
+	PartnerID     *int64
 	MemberID      string
 	EffectiveFrom pgtype.Date
 	EffectiveTo   pgtype.Date
 	RevokedAt     *time.Time
 	Source        string
 	RecordedAt    time.Time
+	// Set instead of partner_id for a decision about every partner with this purpose of use.
+	PurposeOfUse *string
+	// grant or deny. A denial in force outweighs any grant of the same scope and category.
+	Kind string
+	// NULL for the member's records in general; a sensitive category for the records in it, which also need the general consent.
+	Category *string
+}
+
+// Data use agreements (45 CFR 164.514(e)(4)) on record. A limited data set view needs one in force on the UTC date.
+type AxtractDataUseAgreement struct {
+	DuaID         int64
+	PartnerID     int64
+	Reference     string
+	SignedOn      pgtype.Date
+	EffectiveFrom pgtype.Date
+	EffectiveTo   pgtype.Date
+	RecordedBy    string
+	RecordedAt    time.Time
+	RevokedAt     *time.Time
 }
 
 // What a partner view can select from: a FROM clause over mart tables, written by AxTract, never by a user.
@@ -83,6 +115,8 @@ type AxtractDataset struct {
 	FromClause  string
 	// Qualified columns (mart.table.column) that the FROM clause joins on; the view owner needs SELECT on them.
 	KeyColumns []string
+	// The member id of a dataset row as alias.column of its FROM clause; the accounting of disclosures reads it.
+	MemberColumn *string
 }
 
 // Column catalog: each column a view may select, where it comes from and how it is classified.
@@ -96,6 +130,9 @@ type AxtractDatasetColumn struct {
 	DataType       string
 	Classification string
 	Description    string
+	// Copied from axtract.mart_column.
+	SafeHarborKind *string
+	FreeText       bool
 }
 
 // Where files go. config holds host, port, user, directory and pinned host key; secrets are referenced by file path, never stored.
@@ -108,6 +145,28 @@ type AxtractDestination struct {
 	CreatedAt     time.Time
 	// Most runs that deliver to this destination at once; NULL for no limit.
 	MaxConcurrentRuns *int32
+}
+
+// One delivered run: who received it, under which view definition and purpose, and how many members it disclosed. No foreign keys, so the record outlives runs, feeds, views and partners.
+type AxtractDisclosure struct {
+	RunID        int64
+	PartnerID    int64
+	PartnerSlug  string
+	FeedID       *int64
+	ViewID       int64
+	ViewName     string
+	ViewVersion  int32
+	PurposeOfUse string
+	// Start of the extract transaction, whose snapshot both the file and this record were read from.
+	DisclosedAt time.Time
+	Members     int64
+}
+
+// The members a run disclosed, as sorted chunks of axtract.member_number values; the GIN index finds the runs of one member.
+type AxtractDisclosureMember struct {
+	RunID   int64
+	Chunk   int32
+	Members []int32
 }
 
 // A view delivered as a file: format, packaging, destination and schedule.
@@ -171,6 +230,31 @@ type AxtractInstance struct {
 	CreatedAt  time.Time
 }
 
+// Classification of every mart column for minimum necessary and de-identification.
+type AxtractMartColumn struct {
+	TableName      string
+	ColumnName     string
+	Classification string
+	// Which of the 18 identifier kinds of the HIPAA Safe Harbor method (45 CFR 164.514(b)(2)) the column is, if any. Dates and geography below the state are kinds too, though they are quasi-identifiers.
+	SafeHarborKind *string
+	// Text that may hold anything a person typed, so never shared under Safe Harbor.
+	FreeText    bool
+	Description string
+}
+
+// Per-partner random date offsets of members, drawn once, so every table and every run shifts a member's dates alike. Partners cannot read it.
+type AxtractMemberDateShift struct {
+	PartnerID int64
+	MemberID  string
+	ShiftDays int32
+}
+
+// A dense integer per member, so disclosure records store 4 bytes a member. Rows outlive the member, as the accounting of disclosures must.
+type AxtractMemberNumber struct {
+	MemberNo int32
+	MemberID string
+}
+
 // Per-partner random surrogate member keys. They are not derived from the member id, so no one without this table can compute or reverse them.
 type AxtractMemberPseudonym struct {
 	PartnerID int64
@@ -201,6 +285,12 @@ type AxtractPartner struct {
 	CreatedAt    time.Time
 	// Most runs of this partner's feeds that extract at once; NULL for no limit.
 	MaxConcurrentRuns *int32
+	// opt_in: share a member's records only with a grant in force; opt_out: share unless a denial is in force. Sensitive categories need a category grant either way.
+	ConsentDefault string
+	// Version of axtract.zip3_restricted that the partner's zip3 transforms use.
+	Zip3Version string
+	// Largest offset, in days either way, of the date_shift transform; NULL when the partner's views may not shift dates.
+	DateShiftMaxDays *int32
 }
 
 // OpenPGP public keys that files for a partner are encrypted to; the newest is used.
@@ -259,6 +349,29 @@ type AxtractPartnerView struct {
 	UpdatedAt     time.Time
 }
 
+// Every definition a partner view has had, kept after the view is gone, so a disclosure names the definition it was made under.
+type AxtractPartnerViewVersion struct {
+	ViewID       int64
+	Version      int32
+	Spec         []byte
+	CompiledSql  string
+	PurposeOfUse string
+	DefinedAt    time.Time
+}
+
+// One row. categories_stale is set when axtract.sensitive_code changes and cleared by axtract.sensitive_categories_recompute(), which axtract migrate runs while it is set.
+type AxtractPrivacyState struct {
+	Singleton            bool
+	CategoriesStale      bool
+	CategoriesComputedAt *time.Time
+}
+
+// Which column classifications a view may select for each purpose of use (minimum necessary). A row allows the classification; DBAs may edit the rows.
+type AxtractPurposeClassification struct {
+	PurposeOfUse   string
+	Classification string
+}
+
 // One delivery of a feed for one slot. UNIQUE (feed_id, slot) is what makes a slot deliver once.
 type AxtractRun struct {
 	RunID       int64
@@ -286,6 +399,40 @@ type AxtractRun struct {
 	DeadlineAt *time.Time
 	// When the scheduler recorded that the run missed deadline_at.
 	LateAt *time.Time
+}
+
+// Categories of records that a partner sees only with a consent naming the category, whatever the partner's consent default.
+type AxtractSensitiveCategory struct {
+	Category    string
+	Description string
+	// The rule that makes the category sensitive, for people reading the catalog.
+	Authority string
+}
+
+// Codes that put a record in a sensitive category. A record's codes are compared in upper case without dots, so I25.10 is I2510. After editing this table, run SELECT * FROM axtract.sensitive_categories_recompute().
+type AxtractSensitiveCode struct {
+	CodeSystem string
+	Code       string
+	// exact: the code itself; prefix: every code that starts with it, as ICD-10-CM categories do (3 to 7 characters).
+	Match       string
+	Category    string
+	Description string
+}
+
+// Versions of the list of three-digit ZIP codes whose areas hold 20,000 people or fewer; Safe Harbor replaces those with 000. A partner names the version its views use.
+type AxtractZip3List struct {
+	Version string
+	Source  string
+	// Whether the version's rows are complete. A Safe Harbor view cannot use a version that is not.
+	Populated bool
+	Note      string
+}
+
+// Three-digit ZIP codes of a list version that become 000 in de-identified output.
+type AxtractZip3Restricted struct {
+	Version    string
+	Zip3       string
+	Population *int32
 }
 
 type MartAllergy struct {
@@ -317,6 +464,8 @@ type MartCareplan struct {
 	ReasonCode        *string
 	ReasonDescription *string
 	LoadedAt          time.Time
+	// Sensitive categories of the care plan's code and reason; set by a trigger.
+	SensitiveCategories []string
 }
 
 // Medical claim headers.
@@ -344,6 +493,8 @@ type MartClaim struct {
 	TotalCharge         pgtype.Numeric
 	TotalPaid           pgtype.Numeric
 	LoadedAt            time.Time
+	// Sensitive categories of the claim's diagnoses, sorted, NULL for none; set by a trigger from axtract.sensitive_code.
+	SensitiveCategories []string
 }
 
 // Medical claim service lines.
@@ -366,6 +517,8 @@ type MartClaimLine struct {
 	PaidAmount          pgtype.Numeric
 	RenderingProviderID pgtype.UUID
 	LoadedAt            time.Time
+	// Sensitive categories of the line's claim and of its procedure code, sorted; set by a trigger.
+	SensitiveCategories []string
 }
 
 // Claim financial transactions (charges, payments, transfers) as Synthea records them.
@@ -387,6 +540,8 @@ type MartClaimTransaction struct {
 	Outstanding     pgtype.Numeric
 	ProviderID      pgtype.UUID
 	LoadedAt        time.Time
+	// Sensitive categories of the transaction's claim; set by a trigger.
+	SensitiveCategories []string
 }
 
 // Diagnoses and problems.
@@ -400,6 +555,8 @@ type MartCondition struct {
 	Code          string
 	Description   *string
 	LoadedAt      time.Time
+	// Sensitive categories of the condition's code; set by a trigger.
+	SensitiveCategories []string
 }
 
 type MartDevice struct {
@@ -432,6 +589,8 @@ type MartEncounter struct {
 	ReasonCode        *string
 	ReasonDescription *string
 	LoadedAt          time.Time
+	// Sensitive categories of the encounter's code and reason; set by a trigger.
+	SensitiveCategories []string
 }
 
 // Coverage spans: a member enrolled with a payer between two dates.
@@ -524,6 +683,8 @@ type MartObservation struct {
 	Units        *string
 	ValueType    *string
 	LoadedAt     time.Time
+	// Sensitive categories of the observation's code; set by a trigger.
+	SensitiveCategories []string
 }
 
 // Provider organizations: hospitals, clinics, pharmacies, provider groups.
@@ -574,6 +735,8 @@ type MartPharmacyClaim struct {
 	ReasonCode        *string
 	ReasonDescription *string
 	LoadedAt          time.Time
+	// Sensitive categories of the drug (RxNorm) and of the reason code; set by a trigger.
+	SensitiveCategories []string
 }
 
 // Procedures performed on members.
@@ -590,6 +753,8 @@ type MartProcedure struct {
 	ReasonCode        *string
 	ReasonDescription *string
 	LoadedAt          time.Time
+	// Sensitive categories of the procedure's code and reason; set by a trigger.
+	SensitiveCategories []string
 }
 
 // Individual practitioners.

@@ -1,0 +1,228 @@
+package privacy_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/axtract/axtract/internal/generate"
+	"github.com/axtract/axtract/internal/pgtest"
+	"github.com/axtract/axtract/internal/privacy"
+)
+
+// safeHarborClaims is a Safe Harbor view of medical claims.
+const safeHarborClaims = `{"dataset": "medical_claims", "profile": "safe_harbor", "columns": [
+	{"column": "member_id", "as": "member_key", "transform": "pseudonym"},
+	{"column": "service_from", "as": "service_year", "transform": "year"},
+	{"column": "member_birth_date", "as": "birth_year", "transform": "year"},
+	{"column": "member_zip", "as": "zip3", "transform": "zip3"},
+	"member_gender", "claim_type", "procedure_code", "diagnosis_1", "diagnosis_2", "paid_amount"]}`
+
+// benchSetup generates a mart of claimLines claim lines, creates partner
+// research (opt_in) with the Safe Harbor claims view, grants every member a
+// general consent and every other member a category consent to each
+// sensitive category, and analyzes the tables.
+func benchSetup(tb testing.TB, claimLines int) *pgtest.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db := pgtest.New(tb)
+	cfg := generate.Config{Members: max(claimLines/8, 100), ClaimLines: claimLines, PharmacyClaims: -1, Labs: -1, Workers: 2}
+	if _, err := generate.Generate(ctx, db.Pool, cfg, nil); err != nil {
+		tb.Fatal(err)
+	}
+	createPartner(tb, db, "research", "research")
+	defineView(tb, db, "research", "claims", safeHarborClaims)
+	mustExec(tb, db, "SELECT axtract.consent_grant_all('research', 'SELECT member_id FROM mart.member', DATE '2020-01-01')")
+	for _, category := range []string{"substance_use", "hiv", "mental_health", "reproductive_health"} {
+		mustExec(tb, db, `SELECT axtract.consent_grant_all('research',
+			'SELECT member_id FROM mart.member WHERE get_byte(uuid_send(member_id), 15) % 2 = 0', DATE '2020-01-01', NULL, 'bench', $1)`, category)
+	}
+	mustExec(tb, db, "SELECT axtract.pseudonyms_refresh(partner_id) FROM axtract.partner WHERE slug = 'research'")
+	mustExec(tb, db, "ANALYZE")
+	return db
+}
+
+// explainAsPartner returns the plan of sql run as partner slug's identity
+// role.
+func explainAsPartner(tb testing.TB, db *pgtest.DB, slug, sql string) string {
+	tb.Helper()
+	lines, err := tryQueryAsPartner(db, slug, "EXPLAIN (COSTS OFF) "+sql)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// collectText sorts; EXPLAIN's order does not matter for the checks.
+	return strings.Join(lines, "\n")
+}
+
+func TestPolicyPlanIsHashed(t *testing.T) {
+	t.Parallel()
+	db := benchSetup(t, 4000)
+	plan := explainAsPartner(t, db, "research", "SELECT * FROM partner_research.claims")
+
+	// Each of the three tables has its policy's general consent test, and
+	// the two with categories their category test; each consent subquery
+	// becomes a hash table built once.
+	if got := strings.Count(plan, "hashed SubPlan"); got < 5 {
+		t.Errorf("plan has %d hashed SubPlans, want at least 5:\n%s", got, plan)
+	}
+	if strings.Contains(plan, "Index Cond: (member_id = ") && strings.Contains(plan, "consent") {
+		t.Errorf("plan probes axtract.consent per row:\n%s", plan)
+	}
+	for _, fn := range []string{"consent_predicate", "consent_in_force", "categories_of"} {
+		if strings.Contains(plan, fn) {
+			t.Errorf("plan calls %s per row:\n%s", fn, plan)
+		}
+	}
+	t.Logf("plan of the Safe Harbor claims view as the partner:\n%s", plan)
+}
+
+func benchSize(b *testing.B, env string, def int) int {
+	b.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q is not a positive whole number", env, v)
+	}
+	return n
+}
+
+// BenchmarkSafeHarborCopy compares COPY of the Safe Harbor claims view as
+// the partner, with the consent policies, with COPY of the same SELECT as
+// the table owner, whom the policies do not apply to. The size is
+// AXTRACT_BENCH_CLAIM_LINES claim lines (default 100000).
+func BenchmarkSafeHarborCopy(b *testing.B) {
+	ctx := context.Background()
+	lines := benchSize(b, "AXTRACT_BENCH_CLAIM_LINES", 100000)
+	db := benchSetup(b, lines)
+	var compiled string
+	err := db.Pool.QueryRow(ctx, `SELECT compiled_sql FROM axtract.partner_view WHERE name = 'claims'`).Scan(&compiled)
+	if err != nil {
+		b.Fatal(err)
+	}
+	withPolicies := "COPY (SELECT * FROM partner_research.claims) TO STDOUT WITH (FORMAT csv, HEADER true)"
+	withoutPolicies := "COPY (" + compiled + ") TO STDOUT WITH (FORMAT csv, HEADER true)"
+
+	var rlsRows, ownerRows int64
+	run := func(b *testing.B, sql string, asPartner bool, rows *int64) time.Duration {
+		b.Helper()
+		start := time.Now()
+		n := copyOnce(b, db, sql, asPartner)
+		*rows = n
+		return time.Since(start)
+	}
+	b.Run("policies", func(b *testing.B) {
+		for b.Loop() {
+			run(b, withPolicies, true, &rlsRows)
+		}
+		b.ReportMetric(float64(rlsRows), "rows")
+	})
+	b.Run("owner", func(b *testing.B) {
+		for b.Loop() {
+			run(b, withoutPolicies, false, &ownerRows)
+		}
+		b.ReportMetric(float64(ownerRows), "rows")
+	})
+	// Alternating runs, so that both see the same cache state.
+	b.Run("ratio", func(b *testing.B) {
+		var rls, owner time.Duration
+		for b.Loop() {
+			rls += run(b, withPolicies, true, &rlsRows)
+			owner += run(b, withoutPolicies, false, &ownerRows)
+		}
+		b.ReportMetric(float64(rls.Milliseconds())/float64(b.N), "policies-ms/op")
+		b.ReportMetric(float64(owner.Milliseconds())/float64(b.N), "owner-ms/op")
+		b.ReportMetric(float64(rls)/float64(owner), "ratio")
+	})
+	b.Logf("%d claim lines; the partner's COPY read %d rows, the owner's %d", lines, rlsRows, ownerRows)
+}
+
+// copyOnce runs a COPY TO STDOUT in a REPEATABLE READ transaction, as the
+// partner's identity role when asPartner, and returns the rows copied.
+func copyOnce(tb testing.TB, db *pgtest.DB, sql string, asPartner bool) int64 {
+	tb.Helper()
+	ctx := context.Background()
+	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if asPartner {
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{db.Name + "_p_research"}.Sanitize()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	tag, err := tx.Conn().PgConn().CopyTo(ctx, io.Discard, sql)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tag.RowsAffected()
+}
+
+// BenchmarkDisclosureStorage records the disclosures of one run of a view
+// over AXTRACT_BENCH_DISCLOSURE_MEMBERS members (default 1000000) twice, and
+// reports the bytes that disclosure_member (heap, TOAST and GIN index)
+// takes per disclosed member after the first run and for the second.
+func BenchmarkDisclosureStorage(b *testing.B) {
+	ctx := context.Background()
+	members := benchSize(b, "AXTRACT_BENCH_DISCLOSURE_MEMBERS", 1000000)
+	db := pgtest.New(b)
+	mustExec(b, db, `INSERT INTO mart.member (member_id, birth_date)
+		SELECT gen_random_uuid(), DATE '1950-01-01' + (n % 20000) FROM generate_series(1, $1::integer) AS n`, members)
+	createPartner(b, db, "pbm", "payment")
+	mustExec(b, db, "SELECT axtract.partner_consent_default_set('pbm', 'opt_out')")
+	defineView(b, db, "pbm", "roster", `{"dataset": "members", "columns": ["member_id", "birth_date"]}`)
+	newDisclosureFeed(b, db, "pbm", "roster")
+
+	size := func() int64 {
+		var n int64
+		if err := db.Pool.QueryRow(ctx, "SELECT pg_total_relation_size('axtract.disclosure_member')").Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	record := func() (int64, time.Duration) {
+		run := newRun(b, db, "pbm-roster")
+		tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{db.Name + "_p_pbm"}.Sanitize()); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		n, err := privacy.RecordDisclosures(ctx, tx, run, "pbm", "roster")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return n, time.Since(start)
+	}
+
+	b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
+		for b.Loop() {
+			mustExec(b, db, "TRUNCATE axtract.disclosure, axtract.disclosure_member")
+			before := size()
+			n, first := record()
+			afterFirst := size()
+			_, second := record()
+			afterSecond := size()
+			b.ReportMetric(float64(afterFirst-before)/float64(n), "first-run-B/member")
+			b.ReportMetric(float64(afterSecond-afterFirst)/float64(n), "second-run-B/member")
+			b.ReportMetric(float64(first.Milliseconds()), "first-run-ms")
+			b.ReportMetric(float64(second.Milliseconds()), "second-run-ms")
+		}
+	})
+}

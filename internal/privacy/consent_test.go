@@ -1,0 +1,303 @@
+package privacy_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/axtract/axtract/internal/partner"
+	"github.com/axtract/axtract/internal/pgtest"
+	"github.com/axtract/axtract/internal/privacy"
+)
+
+// Members of the consent tests.
+var (
+	memberInForce  = memberID(1) // grant to optin since last year
+	memberFuture   = memberID(2) // grant to optin from tomorrow
+	memberEnded    = memberID(3) // grant to optin that ended yesterday
+	memberNone     = memberID(4) // no consent at all
+	memberRevoked  = memberID(5) // grant to optin, then revoked
+	memberSUD      = memberID(6) // grant to optin; a substance use claim and another claim
+	memberDenied   = memberID(7) // denial to optout
+	memberByPurpse = memberID(8) // grant to every operations partner
+)
+
+// Claims of the consent tests.
+var (
+	claimSUD      = claimID(1) // memberSUD, alcohol dependence (F10.20)
+	claimCold     = claimID(2) // memberSUD, upper respiratory infection
+	claimNicotine = claimID(3) // memberInForce, nicotine dependence (F17.210), in no category
+)
+
+// consentSetup creates partners optin (opt_in) and optout (opt_out), both
+// for operations, with a roster view and a claims view each, and the
+// members, claims and consents above.
+func consentSetup(t *testing.T) *pgtest.DB {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	for i := 1; i <= 8; i++ {
+		insertMembers(t, db, member{id: memberID(i), first: "First", last: "Last", birth: "1980-01-01", zip: "02155"})
+	}
+	insertClaim(t, db, claimSUD, memberSUD, "F10.20")
+	insertClaim(t, db, claimCold, memberSUD, "J06.9")
+	insertClaim(t, db, claimNicotine, memberInForce, "F17.210")
+
+	for _, slug := range []string{"optin", "optout"} {
+		createPartner(t, db, slug, "operations")
+		defineView(t, db, slug, "roster", `{"dataset": "members", "columns": ["member_id"]}`)
+		defineView(t, db, slug, "claims", `{"dataset": "medical_claims", "columns": ["claim_id", "member_id"]}`)
+	}
+	if err := partner.SetConsentDefault(ctx, db.Pool, "optout", partner.ConsentOptOut); err != nil {
+		t.Fatal(err)
+	}
+
+	day := today()
+	yesterday, tomorrow := day.AddDate(0, 0, -1), day.AddDate(0, 0, 1)
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberInForce, From: day.AddDate(-1, 0, 0)})
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberFuture, From: tomorrow})
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberEnded, From: day.AddDate(-1, 0, 0), To: &yesterday})
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberRevoked, From: day.AddDate(-1, 0, 0)})
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberSUD, From: day.AddDate(-1, 0, 0)})
+	grant(t, db, partner.ConsentParams{Purpose: "operations", MemberID: memberByPurpse, From: day})
+	grant(t, db, partner.ConsentParams{Partner: "optout", MemberID: memberDenied, From: day, Deny: true})
+	if n, err := partner.RevokeConsent(ctx, db.Pool, "optin", memberRevoked); err != nil || n != 1 {
+		t.Fatalf("revoke = %d, %v; want 1 grant revoked", n, err)
+	}
+	return db
+}
+
+func TestConsentsOptInAndOptOut(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+
+	equalSets(t, "optin roster", queryAsPartner(t, db, "optin", "SELECT member_id::text FROM partner_optin.roster"),
+		[]string{memberInForce, memberSUD, memberByPurpse})
+	equalSets(t, "optout roster", queryAsPartner(t, db, "optout", "SELECT member_id::text FROM partner_optout.roster"),
+		[]string{memberInForce, memberFuture, memberEnded, memberNone, memberRevoked, memberSUD, memberByPurpse})
+
+	// The substance use claim needs a category consent under either
+	// default; the member's other claims stay visible.
+	equalSets(t, "optin claims", queryAsPartner(t, db, "optin", "SELECT claim_id::text FROM partner_optin.claims"),
+		[]string{claimCold, claimNicotine})
+	equalSets(t, "optout claims", queryAsPartner(t, db, "optout", "SELECT claim_id::text FROM partner_optout.claims"),
+		[]string{claimCold, claimNicotine})
+}
+
+func TestCategoryConsentShowsSensitiveRows(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberSUD, Category: "substance_use", From: today()})
+	equalSets(t, "optin claims after the category grant", queryAsPartner(t, db, "optin", "SELECT claim_id::text FROM partner_optin.claims"),
+		[]string{claimSUD, claimCold, claimNicotine})
+	equalSets(t, "optout claims", queryAsPartner(t, db, "optout", "SELECT claim_id::text FROM partner_optout.claims"),
+		[]string{claimCold, claimNicotine})
+
+	n, err := partner.RevokeCategoryConsent(ctx, db.Pool, "optin", memberSUD, "substance_use")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("revoked category grants = %d, want 1", n)
+	}
+	equalSets(t, "optin claims after the category revocation", queryAsPartner(t, db, "optin", "SELECT claim_id::text FROM partner_optin.claims"),
+		[]string{claimCold, claimNicotine})
+	equalSets(t, "optin roster after the category revocation", queryAsPartner(t, db, "optin", "SELECT member_id::text FROM partner_optin.roster"),
+		[]string{memberInForce, memberSUD, memberByPurpse})
+}
+
+func TestCategoryGrantNeedsGeneralConsent(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	// memberNone has no general consent to optin, so a category grant
+	// alone shows nothing.
+	insertClaim(t, db, claimID(4), memberNone, "F11.20")
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberNone, Category: "substance_use", From: today()})
+	got := queryAsPartner(t, db, "optin", "SELECT claim_id::text FROM partner_optin.claims WHERE member_id = '"+memberNone+"'")
+	equalSets(t, "claims of a member with only a category grant", got, nil)
+}
+
+func TestRevocationAndRegrant(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+
+	// A revocation to the opt-out partner records a denial, which hides the
+	// member from the next query.
+	if _, err := partner.RevokeConsent(ctx, db.Pool, "optout", memberNone); err != nil {
+		t.Fatal(err)
+	}
+	got := queryAsPartner(t, db, "optout", "SELECT member_id::text FROM partner_optout.roster WHERE member_id = '"+memberNone+"'")
+	equalSets(t, "optout roster after revocation", got, nil)
+
+	// A later grant supersedes the denial.
+	grant(t, db, partner.ConsentParams{Partner: "optout", MemberID: memberNone, From: today()})
+	got = queryAsPartner(t, db, "optout", "SELECT member_id::text FROM partner_optout.roster WHERE member_id = '"+memberNone+"'")
+	equalSets(t, "optout roster after a new grant", got, []string{memberNone})
+
+	// Revoking a partner's consent outweighs a grant to its purpose of use.
+	if _, err := partner.RevokeConsent(ctx, db.Pool, "optin", memberByPurpse); err != nil {
+		t.Fatal(err)
+	}
+	got = queryAsPartner(t, db, "optin", "SELECT member_id::text FROM partner_optin.roster WHERE member_id = '"+memberByPurpse+"'")
+	equalSets(t, "optin roster after revoking a purpose-scoped member", got, nil)
+}
+
+// TestSessionSettingsChangeNothing sets everything a partner login can set
+// and checks that it sees the same rows of its own view and none of the
+// other partner's.
+func TestSessionSettingsChangeNothing(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+	conn := connectLogin(t, db, "optin")
+	const own = "SELECT member_id::text FROM partner_optin.roster"
+	want := []string{memberInForce, memberSUD, memberByPurpse}
+	equalSets(t, "roster before any setting", mustCollect(t, conn, own), want)
+
+	settings := []string{
+		// Today in UTC+14 is tomorrow in UTC for part of the day, and in
+		// UTC-12 it is yesterday: the consents starting tomorrow and ending
+		// yesterday must stay out.
+		"SET TimeZone = 'Pacific/Kiritimati'",
+		"SET TimeZone = 'Etc/GMT+12'",
+		"SET search_path = partner_optout, axtract, mart, public",
+		"SET axtract.partner_id = '2'",
+		"SET DateStyle = 'SQL, DMY'",
+		"SET enable_hashjoin = off",
+		"SET enable_seqscan = off",
+		"SET work_mem = '64kB'",
+	}
+	for _, stmt := range settings {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+		equalSets(t, "roster after "+stmt, mustCollect(t, conn, own), want)
+		equalSets(t, "claims after "+stmt, mustCollect(t, conn, "SELECT claim_id::text FROM partner_optin.claims"),
+			[]string{claimCold, claimNicotine})
+		_, err := conn.Exec(ctx, "SELECT count(*) FROM partner_optout.roster")
+		requireSQLState(t, err, "42501", "other partner's view after "+stmt)
+	}
+
+	// row_security = off makes a query that policies would filter fail
+	// rather than see more.
+	if _, err := conn.Exec(ctx, "SET row_security = off"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := conn.Exec(ctx, own)
+	requireSQLState(t, err, "42501", "roster with row_security off")
+	if _, err := conn.Exec(ctx, "RESET row_security"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, role := range []string{db.Name + "_p_optout", db.Name + "_o_optin", db.Name + "_o_optout"} {
+		_, err := conn.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
+		requireSQLState(t, err, "42501", "SET ROLE "+role)
+	}
+	_, err = conn.Exec(ctx, "SET SESSION AUTHORIZATION "+pgx.Identifier{db.Name + "_o_optin"}.Sanitize())
+	requireSQLState(t, err, "42501", "SET SESSION AUTHORIZATION")
+	equalSets(t, "roster at the end", mustCollect(t, conn, own), want)
+}
+
+func mustCollect(t *testing.T, conn *pgx.Conn, sql string) []string {
+	t.Helper()
+	got, err := collectText(context.Background(), conn, sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return got
+}
+
+func TestConsentLoad(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+
+	// Columns in another order and case; the denial supersedes
+	// memberInForce's grant, and memberNone gets a grant and a category
+	// grant.
+	csv := "Kind,MEMBER_ID,effective_from,category,effective_to,source\n" +
+		"deny," + memberInForce + ",2020-01-01,,,portal\n" +
+		"grant," + memberNone + ",2020-01-01,,2099-12-31,\n" +
+		"grant," + memberNone + ",2020-01-01,substance_use,,\n"
+	insertClaim(t, db, claimID(4), memberNone, "F11.20")
+	result, err := privacy.LoadConsents(ctx, db.Pool, strings.NewReader(csv), privacy.LoadParams{Name: "consents.csv", Partner: "optin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if result.Consents != 3 {
+		t.Errorf("consents = %d, want 3", result.Consents)
+	}
+	if result.Superseded != 1 {
+		t.Errorf("superseded = %d, want 1", result.Superseded)
+	}
+	equalSets(t, "optin roster after the load", queryAsPartner(t, db, "optin", "SELECT member_id::text FROM partner_optin.roster"),
+		[]string{memberNone, memberSUD, memberByPurpse})
+	equalSets(t, "optin claims after the load", queryAsPartner(t, db, "optin", "SELECT claim_id::text FROM partner_optin.claims"),
+		[]string{claimCold, claimID(4)})
+
+	var sources string
+	err = db.Pool.QueryRow(ctx, `SELECT string_agg(DISTINCT source, ',' ORDER BY source) FROM axtract.consent
+		WHERE consent_id > (SELECT max(consent_id) - 3 FROM axtract.consent)`).Scan(&sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sources != "load,portal" {
+		t.Errorf("sources of the loaded rows = %q, want load,portal", sources)
+	}
+}
+
+func TestConsentLoadRejectsInvalidRows(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+	const header = "member_id,effective_from,effective_to,category,kind,partner,purpose_of_use\n"
+	good := memberNone + ",2025-01-01,,,grant,optin,\n"
+
+	cases := []struct {
+		name, csv    string
+		line         int
+		column, text string
+	}{
+		{"unknown column", "member_id,effective_from,password\n", 1, "password", "unknown column"},
+		{"missing required column", "member_id,category\n", 1, "effective_from", "required column missing"},
+		{"duplicate column", "member_id,effective_from,member_id\n", 1, "member_id", "appears twice"},
+		{"bad member id", header + good + "not-a-uuid,2025-01-01,,,grant,optin,\n", 3, "member_id", "not a UUID"},
+		{"bad date", header + good + memberNone + ",2025-02-30,,,grant,optin,\n", 3, "effective_from", "not a date"},
+		{"end before start", header + memberNone + ",2025-02-01,2025-01-01,,grant,optin,\n", 2, "effective_to", "before effective_from"},
+		{"bad kind", header + memberNone + ",2025-01-01,,,maybe,optin,\n", 2, "kind", "not grant or deny"},
+		{"partner and purpose", header + memberNone + ",2025-01-01,,,grant,optin,research\n", 2, "purpose_of_use", "not both"},
+		{"bad purpose", header + memberNone + ",2025-01-01,,,grant,,marketing\n", 2, "purpose_of_use", "not one of"},
+		{"unknown member", header + good + good + "00000000-0000-4000-8000-999999999999,2025-01-01,,,grant,optin,\n", 4, "member_id", "member not found"},
+		{"unknown partner", header + good + memberNone + ",2025-01-01,,,grant,nobody,\n", 3, "partner", "partner not found"},
+		{"unknown category", header + memberNone + ",2025-01-01,,gambling,grant,optin,\n", 2, "category", "not a sensitive category"},
+		{"field count", header + memberNone + ",2025-01-01\n", 2, "", "number of fields"},
+	}
+	for _, c := range cases {
+		_, err := privacy.LoadConsents(ctx, db.Pool, strings.NewReader(c.csv), privacy.LoadParams{Name: "consents.csv"})
+		var loadErr *privacy.LoadError
+		if !errors.As(err, &loadErr) {
+			t.Errorf("%s: err = %v, want a *LoadError", c.name, err)
+			continue
+		}
+		if loadErr.Line != c.line || loadErr.Column != c.column {
+			t.Errorf("%s: error at line %d, column %q, want line %d, column %q (%v)", c.name, loadErr.Line, loadErr.Column, c.line, c.column, err)
+		}
+		requireContains(t, loadErr.Error(), c.text, c.name+": error")
+		requireContains(t, loadErr.Error(), "consents.csv line", c.name+": error")
+	}
+
+	// Nothing of the failed loads was kept.
+	var n int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM axtract.consent WHERE member_id = $1", memberNone).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("consents of %s after failed loads = %d, want 0", memberNone, n)
+	}
+}

@@ -1,0 +1,164 @@
+package privacy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Querier is what the read functions of this package need of a pool,
+// connection or transaction.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// ErrReadOnly is returned by RecordDisclosures when the transaction is
+// read-only, because the record is written in the extract's transaction.
+var ErrReadOnly = errors.New("the extract transaction is read-only")
+
+// Window is the watermark window of an incremental run: the rows whose
+// Column value is after From (from the first row when From is nil) and at
+// most To. Values are text of the column's type. A window with To nil, or
+// with From equal to To, holds no rows.
+type Window struct {
+	Column string  `json:"column"`
+	From   *string `json:"from"`
+	To     *string `json:"to"`
+}
+
+// RecordDisclosures records which members run runID disclosed through view
+// viewName of partner partnerSlug, and returns how many.
+//
+// tx must be the run's extract transaction, called right after the COPY, so
+// that the record is read from the same REPEATABLE READ snapshot as the
+// file, and commits or rolls back with the delivery. The transaction may be
+// running as the partner's identity role (SET LOCAL ROLE), which cannot see
+// member ids: RecordDisclosures switches back to the session's login role,
+// reads the view's member-id view (which the partner's consent policies
+// filter exactly as they filter the partner view), and then restores the
+// role it found. The login role must be the one that defined the view, as
+// the AxTract service role is.
+//
+// The transaction must be READ WRITE; a read-only one fails with
+// ErrReadOnly before anything is read. Recording a run again replaces its
+// record.
+func RecordDisclosures(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName string) (int64, error) {
+	return record(ctx, tx, runID, partnerSlug, viewName, nil)
+}
+
+// RecordWindowDisclosures is RecordDisclosures for an incremental run that
+// copied only the rows of window w.
+func RecordWindowDisclosures(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName string, w Window) (int64, error) {
+	return record(ctx, tx, runID, partnerSlug, viewName, &w)
+}
+
+func record(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName string, w *Window) (int64, error) {
+	n, err := recordAs(ctx, tx, runID, partnerSlug, viewName, w)
+	if err != nil {
+		return 0, fmt.Errorf("record disclosures of run %d (view %s.%s): %w", runID, partnerSlug, viewName, err)
+	}
+	return n, nil
+}
+
+func recordAs(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName string, w *Window) (int64, error) {
+	var readOnly, role string
+	err := tx.QueryRow(ctx, "SELECT current_setting('transaction_read_only'), current_user").Scan(&readOnly, &role)
+	if err != nil {
+		return 0, err
+	}
+	if readOnly == "on" {
+		return 0, fmt.Errorf("%w; begin it READ WRITE (the partner role has no write privilege, so its COPY still cannot write)", ErrReadOnly)
+	}
+
+	var window []byte
+	if w != nil {
+		if window, err = json.Marshal(w); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL ROLE NONE"); err != nil {
+		return 0, fmt.Errorf("reset role: %w", err)
+	}
+	var n int64
+	err = tx.QueryRow(ctx, "SELECT axtract.disclosure_record($1, $2, $3, $4::jsonb)", runID, partnerSlug, viewName, window).Scan(&n)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{role}.Sanitize()); err != nil {
+		return 0, fmt.Errorf("restore role %s: %w", role, err)
+	}
+	return n, nil
+}
+
+// MemberDisclosure is one run that disclosed a member's data.
+type MemberDisclosure struct {
+	RunID       int64
+	DisclosedAt time.Time
+	Partner     string
+	PartnerName string // empty when the partner no longer exists
+	Purpose     string
+	Feed        string // empty when the feed no longer exists
+	View        string
+	ViewVersion int32
+	ViewSpec    json.RawMessage
+}
+
+// MemberDisclosures returns every recorded run that disclosed member
+// memberID's data, oldest first.
+func MemberDisclosures(ctx context.Context, q Querier, memberID string) ([]MemberDisclosure, error) {
+	rows, err := q.Query(ctx, `
+		SELECT run_id, disclosed_at, partner, coalesce(partner_name, ''), purpose_of_use, coalesce(feed, ''),
+		       view_name, view_version, coalesce(view_spec, 'null')
+		FROM axtract.disclosures_of_member($1::uuid)`, memberID)
+	if err != nil {
+		return nil, fmt.Errorf("list disclosures of member: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (MemberDisclosure, error) {
+		var d MemberDisclosure
+		err := row.Scan(&d.RunID, &d.DisclosedAt, &d.Partner, &d.PartnerName, &d.Purpose, &d.Feed, &d.View, &d.ViewVersion, &d.ViewSpec)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list disclosures of member: %w", err)
+	}
+	return list, nil
+}
+
+// PartnerDisclosure is one run's disclosure to a partner.
+type PartnerDisclosure struct {
+	RunID       int64
+	DisclosedAt time.Time
+	Purpose     string
+	Feed        string // empty when the feed no longer exists
+	View        string
+	ViewVersion int32
+	Members     int64
+}
+
+// PartnerDisclosures returns the disclosures to partner slug from UTC date
+// from through UTC date to, oldest first.
+func PartnerDisclosures(ctx context.Context, q Querier, slug string, from, to time.Time) ([]PartnerDisclosure, error) {
+	rows, err := q.Query(ctx, `
+		SELECT run_id, disclosed_at, purpose_of_use, coalesce(feed, ''), view_name, view_version, members
+		FROM axtract.disclosures_of_partner($1, $2::date, $3::date)`,
+		slug, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("list disclosures to %s: %w", slug, err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (PartnerDisclosure, error) {
+		var d PartnerDisclosure
+		err := row.Scan(&d.RunID, &d.DisclosedAt, &d.Purpose, &d.Feed, &d.View, &d.ViewVersion, &d.Members)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list disclosures to %s: %w", slug, err)
+	}
+	return list, nil
+}
