@@ -378,12 +378,17 @@ CREATE INDEX disclosure_slug_idx ON axtract.disclosure (partner_slug, disclosed_
 CREATE TABLE axtract.disclosure_member (
     run_id  bigint NOT NULL REFERENCES axtract.disclosure ON DELETE CASCADE,
     chunk   integer NOT NULL,
+    buckets integer[] NOT NULL,
     members integer[] NOT NULL,
     PRIMARY KEY (run_id, chunk)
 );
 COMMENT ON TABLE axtract.disclosure_member IS
-    'The members a run disclosed, as sorted chunks of axtract.member_number values; the GIN index finds the runs of one member.';
-CREATE INDEX disclosure_member_members_idx ON axtract.disclosure_member USING gin (members);
+    'The members a run disclosed, as sorted chunks of axtract.member_number values.';
+COMMENT ON COLUMN axtract.disclosure_member.buckets IS
+    'The distinct member_no / 256 of the chunk''s members, sorted. The GIN index is on buckets rather than members: a run that discloses most members adds one index entry per 256 of them, not one each.';
+-- A member's runs: the chunks whose buckets contain the member's bucket,
+-- then a search of their members.
+CREATE INDEX disclosure_member_buckets_idx ON axtract.disclosure_member USING gin (buckets);
 
 -- Views next to each partner view that select the member id of every row
 -- the partner view shows, owned by the partner's view owner so the same

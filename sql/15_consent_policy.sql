@@ -16,15 +16,18 @@
 --      and no category denial in force, whatever the consent default.
 --
 -- Grants and denials count when they name the partner or its purpose of
--- use. Each test is an uncorrelated subquery on axtract.consent that
--- PostgreSQL runs once per query into a hash table (a hashed SubPlan).
--- Nothing is cached between queries: the next query sees a revocation.
+-- use. Each test is an uncorrelated subquery on axtract.consent, which
+-- PostgreSQL runs once per query into a hash table (a hashed SubPlan), so
+-- no SQL or PL/pgSQL function runs per row. The policies use subqueries
+-- rather than set-returning functions because a policy calls functions with
+-- the privileges of the querying partner role. Nothing is cached between
+-- queries: the next query sees a revocation.
 --
 -- NOTE: PostgreSQL hashes a subquery only when its estimated result fits in
--- hash_mem (work_mem times hash_mem_multiplier; 8 MB by default, about
--- 200,000 consents). Beyond that it compares each row with the whole
--- result, so sessions that read partners with more consents need a larger
--- work_mem (docs/privacy.md).
+-- hash_mem (work_mem times hash_mem_multiplier: 8 MB by default, about
+-- 200,000 consents of one partner). Beyond that it compares each row with
+-- the whole result, which is quadratic, so sessions that read partners with
+-- more consents need a larger work_mem (docs/privacy.md).
 
 DO $$
 DECLARE
@@ -92,7 +95,7 @@ BEGIN
     END IF;
     -- Rows without categories (NULL), the most, skip the category test. The
     -- others need each of their categories to be one that the member
-    -- granted and did not deny. A row contains each category at most once, so
+    -- granted and did not deny. A row holds each category at most once, so
     -- it has no more categories than axtract.sensitive_category has rows;
     -- the test looks up each position in turn (one hash table per position,
     -- since an expression cannot share another's), and a row with more

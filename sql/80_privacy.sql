@@ -10,30 +10,80 @@
 -- (reason codes, encounter and care plan codes) counts as SNOMED CT when it
 -- is all digits and as ICD-10-CM otherwise.
 
--- The sorted categories of codes p_codes, each of code system p_systems[i]
--- (NULL: guessed from its form).
-CREATE OR REPLACE FUNCTION axtract.sensitive_categories_of(p_systems text[], p_codes text[]) RETURNS text[]
-LANGUAGE sql STABLE PARALLEL SAFE
+-- Compile axtract.sensitive_code into the body of
+-- axtract.sensitive_code_map(), a jsonb object from 'E|system|code' (exact
+-- rows) and 'P|system|prefix' (prefix rows) to the codes' categories. The
+-- row triggers look codes up in it instead of querying the table, which
+-- keeps loads fast: the function is inlined as a constant into their cached
+-- plans, and replacing it invalidates those plans.
+CREATE OR REPLACE FUNCTION axtract.sensitive_code_compile() RETURNS void
+LANGUAGE plpgsql
 AS $$
-    SELECT coalesce(array_agg(DISTINCT s.category ORDER BY s.category), '{}')
+DECLARE
+    map jsonb;
+BEGIN
+    SELECT coalesce(jsonb_object_agg(k, categories), '{}') INTO map
     FROM (
-        SELECT upper(replace(c.code, '.', '')) AS code,
-               coalesce(c.code_system, CASE WHEN c.code ~ '^[0-9]+$' THEN 'SNOMED-CT' ELSE 'ICD-10-CM' END) AS code_system
-        FROM unnest(p_systems, p_codes) AS c(code_system, code)
-        WHERE c.code <> ''
-    ) AS r
-    CROSS JOIN LATERAL (
-        SELECT r.code AS key, true AS whole
-        UNION ALL
-        SELECT left(r.code, n), false FROM generate_series(3, least(7, length(r.code) - 1)) AS n
-    ) AS k
-    JOIN axtract.sensitive_code s
-      ON s.code_system = r.code_system AND s.code = k.key AND (k.whole OR s.match = 'prefix')
+        SELECT CASE match WHEN 'exact' THEN 'E|' ELSE 'P|' END || code_system || '|' || code AS k,
+               jsonb_agg(DISTINCT category ORDER BY category) AS categories
+        FROM axtract.sensitive_code
+        GROUP BY 1
+    ) AS s;
+    EXECUTE format('CREATE OR REPLACE FUNCTION axtract.sensitive_code_map() RETURNS jsonb'
+        ' LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L', format('SELECT %L::jsonb', map));
+    EXECUTE format('COMMENT ON FUNCTION axtract.sensitive_code_map() IS %L',
+        'axtract.sensitive_code compiled by axtract.sensitive_code_compile(); do not edit.');
+END
 $$;
 
+SELECT axtract.sensitive_code_compile();
+
+-- The sorted categories of codes p_codes, each of code system p_systems[i]
+-- (NULL: guessed from its form). A code matches an exact row equal to it
+-- and a prefix row equal to its first 3 to 7 characters (or to all of it).
+CREATE OR REPLACE FUNCTION axtract.sensitive_categories_of(p_systems text[], p_codes text[]) RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+    code        text;
+    code_system text;
+    keys        text[];
+    found       text[] := '{}';
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(p_codes), 0) LOOP
+        code := p_codes[i];
+        CONTINUE WHEN code IS NULL OR code = '';
+        code := upper(replace(code, '.', ''));
+        code_system := coalesce(p_systems[i], CASE WHEN code ~ '^[0-9]+$' THEN 'SNOMED-CT' ELSE 'ICD-10-CM' END);
+        keys := ARRAY['E|' || code_system || '|' || code, 'P|' || code_system || '|' || code,
+                      'P|' || code_system || '|' || left(code, 3), 'P|' || code_system || '|' || left(code, 4),
+                      'P|' || code_system || '|' || left(code, 5), 'P|' || code_system || '|' || left(code, 6),
+                      'P|' || code_system || '|' || left(code, 7)];
+        -- Most codes are in no category; one existence test settles them.
+        CONTINUE WHEN NOT axtract.sensitive_code_map() ?| keys;
+        found := found || ARRAY(SELECT jsonb_array_elements_text(axtract.sensitive_code_map() -> k) FROM unnest(keys) AS k);
+    END LOOP;
+    IF cardinality(found) = 0 THEN
+        RETURN '{}';
+    END IF;
+    RETURN ARRAY(SELECT DISTINCT x FROM unnest(found) AS x ORDER BY 1);
+END
+$$;
+
+-- The sorted union of two category lists.
 CREATE OR REPLACE FUNCTION axtract.categories_union(a text[], b text[]) RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT coalesce(array_agg(DISTINCT x ORDER BY x), '{}') FROM unnest(a || b) AS x $$;
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF coalesce(cardinality(b), 0) = 0 THEN
+        RETURN coalesce(a, '{}');
+    END IF;
+    IF coalesce(cardinality(a), 0) = 0 THEN
+        RETURN b;
+    END IF;
+    RETURN (SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(a || b) AS x);
+END
+$$;
 
 CREATE OR REPLACE FUNCTION axtract.categories_of_claim(r mart.claim) RETURNS text[]
 LANGUAGE sql STABLE
@@ -47,18 +97,29 @@ $$;
 -- hide the claim from a loading role that is not the table owner, and the
 -- line would then carry no categories.
 CREATE OR REPLACE FUNCTION axtract.categories_of_claim_line(r mart.claim_line) RETURNS text[]
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT axtract.categories_union(
-        coalesce((SELECT c.sensitive_categories FROM mart.claim c WHERE c.claim_id = r.claim_id), '{}'),
-        axtract.sensitive_categories_of(ARRAY[r.procedure_code_system], ARRAY[r.procedure_code]))
+DECLARE
+    claim_categories text[];
+BEGIN
+    SELECT c.sensitive_categories INTO claim_categories FROM mart.claim c WHERE c.claim_id = r.claim_id;
+    IF r.procedure_code IS NULL THEN
+        RETURN coalesce(claim_categories, '{}');
+    END IF;
+    RETURN axtract.categories_union(claim_categories,
+        axtract.sensitive_categories_of(ARRAY[r.procedure_code_system], ARRAY[r.procedure_code]));
+END
 $$;
 
 CREATE OR REPLACE FUNCTION axtract.categories_of_claim_transaction(r mart.claim_transaction) RETURNS text[]
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT coalesce((SELECT c.sensitive_categories FROM mart.claim c WHERE c.claim_id = r.claim_id), '{}'::text[]) $$;
+AS $$
+BEGIN
+    RETURN coalesce((SELECT c.sensitive_categories FROM mart.claim c WHERE c.claim_id = r.claim_id), '{}');
+END
+$$;
 
 CREATE OR REPLACE FUNCTION axtract.categories_of_encounter(r mart.encounter) RETURNS text[]
 LANGUAGE sql STABLE
@@ -174,6 +235,7 @@ CREATE OR REPLACE FUNCTION axtract.sensitive_code_changed() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+    PERFORM axtract.sensitive_code_compile();
     UPDATE axtract.privacy_state SET categories_stale = true;
     RAISE NOTICE 'axtract.sensitive_code changed; stored rows keep their old categories until SELECT * FROM axtract.sensitive_categories_recompute() runs';
     RETURN NULL;
@@ -480,8 +542,9 @@ BEGIN
         '   SELECT n.member_no, (row_number() OVER (ORDER BY n.member_no) - 1) / %s AS chunk'
         '   FROM disclosed d JOIN axtract.member_number n ON n.member_id = d.axtract_member_id),'
         ' stored AS ('
-        '   INSERT INTO axtract.disclosure_member (run_id, chunk, members)'
-        '   SELECT %s, chunk, array_agg(member_no ORDER BY member_no) FROM numbered GROUP BY chunk'
+        '   INSERT INTO axtract.disclosure_member (run_id, chunk, buckets, members)'
+        '   SELECT %s, chunk, array_agg(DISTINCT member_no / 256), array_agg(member_no ORDER BY member_no)'
+        '   FROM numbered GROUP BY chunk'
         '   RETURNING cardinality(members) AS n)'
         ' SELECT (SELECT count(*) FROM disclosed), (SELECT coalesce(sum(n), 0) FROM stored)',
         members, where_sql, chunk_size, p_run_id)
@@ -526,7 +589,8 @@ BEGIN
     LEFT JOIN axtract.partner p ON p.partner_id = d.partner_id
     LEFT JOIN axtract.feed f ON f.feed_id = d.feed_id
     LEFT JOIN axtract.partner_view_version vv ON vv.view_id = d.view_id AND vv.version = d.view_version
-    WHERE d.run_id IN (SELECT dm.run_id FROM axtract.disclosure_member dm WHERE dm.members @> ARRAY[no])
+    WHERE d.run_id IN (SELECT dm.run_id FROM axtract.disclosure_member dm
+                       WHERE dm.buckets @> ARRAY[no / 256] AND dm.members @> ARRAY[no])
     ORDER BY d.disclosed_at, d.run_id;
 END
 $$;

@@ -17,7 +17,7 @@ import (
 	"github.com/axtract/axtract/internal/store"
 )
 
-// ExtractArgs asks for one run to be delivered.
+// ExtractArgs is the job that delivers one run.
 type ExtractArgs struct {
 	RunID int64 `json:"run_id" river:"unique"`
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// ScheduleTickArgs asks for one pass of the scheduler.
+// ScheduleTickArgs is the job of one scheduler pass.
 type ScheduleTickArgs struct{}
 
 // Kind is the River job kind.

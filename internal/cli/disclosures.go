@@ -31,6 +31,7 @@ func disclosuresMember(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+
 	s, err := g.open(ctx, env, false)
 	if err != nil {
 		return err
@@ -44,6 +45,7 @@ func disclosuresMember(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stdout, "no recorded disclosures of this member")
 		return nil
 	}
+
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "DISCLOSED (UTC)\tPARTNER\tPURPOSE\tVIEW\tFEED\tRUN")
 	for _, d := range list {
@@ -80,6 +82,7 @@ func disclosuresPartner(ctx context.Context, env *Env, args []string) error {
 	if toDate.Before(fromDate) {
 		return usagef("--to %s is before --from %s", *to, *from)
 	}
+
 	s, err := g.open(ctx, env, false)
 	if err != nil {
 		return err
@@ -93,6 +96,7 @@ func disclosuresPartner(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "no recorded disclosures to %s from %s through %s\n", pos[0], *from, *to)
 		return nil
 	}
+
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "DISCLOSED (UTC)\tRUN\tFEED\tVIEW\tPURPOSE\tMEMBERS")
 	var members int64

@@ -22,7 +22,7 @@ import (
 // DefaultName is the database AxTract creates and uses on a discovered server.
 const DefaultName = "axtract"
 
-// ResolveConfig says where to look for a server.
+// ResolveConfig selects the places Resolve looks for a server.
 type ResolveConfig struct {
 	// URL is a libpq connection string or URL. Empty means DATABASE_URL, and
 	// when that is empty too, discovery.
@@ -30,7 +30,7 @@ type ResolveConfig struct {
 	// Name is the database to use on a discovered server or private cluster.
 	// Default: DefaultName.
 	Name string
-	// DataDir is where a private cluster lives. Default: PrivateClusterDir().
+	// DataDir is the directory of a private cluster. Default: PrivateClusterDir().
 	DataDir string
 	// Logger receives one line saying which server was chosen.
 	Logger *slog.Logger
@@ -93,7 +93,7 @@ func Resolve(ctx context.Context, cfg ResolveConfig) (*Resolved, error) {
 }
 
 // localServer tries a server on localhost with libpq defaults (PGHOST,
-// PGPORT, PGUSER and the rest) and returns an admin URL when one answers.
+// PGPORT, PGUSER and the rest) and returns an admin URL when one accepts a connection.
 func localServer(ctx context.Context) (string, bool) {
 	candidates := []string{"dbname=postgres"}
 	if os.Getenv("PGHOST") == "" {
@@ -202,8 +202,8 @@ func OpenPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// ErrNoServerBinaries is returned when no server answers and no PostgreSQL
+// ErrNoServerBinaries is returned when no server accepts a connection and no PostgreSQL
 // server binaries are installed to start a private cluster.
-var ErrNoServerBinaries = errors.New("no PostgreSQL server answered and no PostgreSQL server binaries (initdb, pg_ctl) were found; " +
+var ErrNoServerBinaries = errors.New("no PostgreSQL server accepted a connection and no PostgreSQL server binaries (initdb, pg_ctl) were found; " +
 	"install them (Debian and Ubuntu: apt-get install postgresql; macOS: brew install postgresql@16), " +
 	"or set DATABASE_URL to a PostgreSQL 15 or newer server")

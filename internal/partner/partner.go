@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Querier is what this package needs of a pool, connection or transaction.
+// Querier is the subset of a pool, connection or transaction this package uses.
 type Querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
@@ -91,7 +91,7 @@ type ConsentParams struct {
 	// From is the first UTC date in force; To the last, nil for open-ended.
 	From time.Time
 	To   *time.Time
-	// Source says where the decision was made, such as a form. Default
+	// Source names where the decision was made, such as a form. Default
 	// "manual".
 	Source string
 }

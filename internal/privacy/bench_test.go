@@ -67,8 +67,8 @@ func TestPolicyPlanIsHashed(t *testing.T) {
 	plan := explainAsPartner(t, db, "research", "SELECT * FROM partner_research.claims")
 
 	// Each of the three tables has its policy's general consent test, and
-	// the two with categories their category test; each consent subquery
-	// becomes a hash table built once.
+	// the two with categories have their category test too. Each consent
+	// subquery becomes a hash table built once.
 	if got := strings.Count(plan, "hashed SubPlan"); got < 5 {
 		t.Errorf("plan has %d hashed SubPlans, want at least 5:\n%s", got, plan)
 	}
@@ -99,7 +99,11 @@ func benchSize(b *testing.B, env string, def int) int {
 // BenchmarkSafeHarborCopy compares COPY of the Safe Harbor claims view as
 // the partner, with the consent policies, with COPY of the same SELECT as
 // the table owner, whom the policies do not apply to. The size is
-// AXTRACT_BENCH_CLAIM_LINES claim lines (default 100000).
+// AXTRACT_BENCH_CLAIM_LINES claim lines (default 100000), and both copies
+// run with work_mem AXTRACT_BENCH_WORK_MEM and jit AXTRACT_BENCH_JIT
+// (default: the server's settings). With more than about 200,000 members,
+// the policies need a work_mem larger than the default 4MB to be hashed,
+// and JIT compiles the policies' expressions at length (docs/privacy.md).
 func BenchmarkSafeHarborCopy(b *testing.B) {
 	ctx := context.Background()
 	lines := benchSize(b, "AXTRACT_BENCH_CLAIM_LINES", 100000)
@@ -156,6 +160,13 @@ func copyOnce(tb testing.TB, db *pgtest.DB, sql string, asPartner bool) int64 {
 		tb.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
+	for setting, env := range map[string]string{"work_mem": "AXTRACT_BENCH_WORK_MEM", "jit": "AXTRACT_BENCH_JIT"} {
+		if v := os.Getenv(env); v != "" {
+			if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true)", setting, v); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
 	if asPartner {
 		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{db.Name + "_p_research"}.Sanitize()); err != nil {
 			tb.Fatal(err)

@@ -149,8 +149,8 @@ func TestRevocationAndRegrant(t *testing.T) {
 }
 
 // TestSessionSettingsChangeNothing sets everything a partner login can set
-// and checks that it sees the same rows of its own view and none of the
-// other partner's.
+// and checks that the login reads the same rows of its own view and none of
+// the other partner's.
 func TestSessionSettingsChangeNothing(t *testing.T) {
 	t.Parallel()
 	db := consentSetup(t)

@@ -76,11 +76,11 @@ func LoadConsents(ctx context.Context, pool *pgxpool.Pool, r io.Reader, p LoadPa
 }
 
 // LoadConsentsTx loads consent decisions from CSV within tx. Columns are
-// matched by header name, in any order and case: member_id and
-// effective_from (YYYY-MM-DD, UTC) are required; effective_to (empty for
-// open-ended), category (empty for the member's records in general), kind
-// (grant or deny, default grant), partner, purpose_of_use and source are
-// optional. Rows stream through COPY into a temporary staging table and are
+// matched by header name, in any order and case. member_id and
+// effective_from (YYYY-MM-DD, UTC) are required. The others are optional:
+// effective_to (empty for open-ended), category (empty for the member's
+// records in general), kind (grant or deny, default grant), partner,
+// purpose_of_use and source. Rows stream through COPY into a temporary staging table and are
 // then checked against the mart and the control schema and inserted with
 // one statement, which also revokes each member's earlier decisions of the
 // opposite kind for the same scope and category, as axtract.consent_record

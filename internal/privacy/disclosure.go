@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Querier is what the read functions of this package need of a pool,
-// connection or transaction.
+// Querier is the part of a pool, connection or transaction that the read
+// functions of this package use.
 type Querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -40,11 +40,11 @@ type Window struct {
 // that the record is read from the same REPEATABLE READ snapshot as the
 // file, and commits or rolls back with the delivery. The transaction may be
 // running as the partner's identity role (SET LOCAL ROLE), which cannot see
-// member ids: RecordDisclosures switches back to the session's login role,
-// reads the view's member-id view (which the partner's consent policies
-// filter exactly as they filter the partner view), and then restores the
-// role it found. The login role must be the one that defined the view, as
-// the AxTract service role is.
+// member ids. So RecordDisclosures switches back to the session's login
+// role, reads the view's member-id view, and then restores the role it
+// found. The partner's consent policies filter the member-id view exactly
+// as they filter the partner view. The login role must be the one that
+// defined the view, as the AxTract service role is.
 //
 // The transaction must be READ WRITE; a read-only one fails with
 // ErrReadOnly before anything is read. Recording a run again replaces its

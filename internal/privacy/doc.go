@@ -4,7 +4,7 @@
 // DBA in psql share one implementation.
 //
 // It records the accounting of disclosures from inside an extract's
-// snapshot (RecordDisclosures), answers who received a member's data and
+// snapshot (RecordDisclosures), lists who received a member's data and
 // what a partner received (MemberDisclosures, PartnerDisclosures), and
 // loads consents in bulk from CSV (LoadConsents). docs/privacy.md describes
 // the consent model, the minimum-necessary rules and the de-identification

@@ -162,10 +162,12 @@ type AxtractDisclosure struct {
 	Members     int64
 }
 
-// The members a run disclosed, as sorted chunks of axtract.member_number values; the GIN index finds the runs of one member.
+// The members a run disclosed, as sorted chunks of axtract.member_number values.
 type AxtractDisclosureMember struct {
-	RunID   int64
-	Chunk   int32
+	RunID int64
+	Chunk int32
+	// The distinct member_no / 256 of the chunk's members, sorted. The GIN index is on buckets rather than members: a run that discloses most members adds one index entry per 256 of them, not one each.
+	Buckets []int32
 	Members []int32
 }
 
