@@ -64,7 +64,10 @@ func TestPipelineMemoryFlat(t *testing.T) {
 	// buffer for every write, about the size of the output in total.
 	const maxInuse = 48 << 20
 	const maxLive = 24 << 20
-	const maxLiveGrowth = 4 << 20
+	// Sampling catches a varying number of gzip's 1 MiB blocks in flight, so
+	// the growth allowance covers a few of them; heap that grew with the input
+	// would be over 100 MiB larger at 10 times the input.
+	const maxLiveGrowth = 8 << 20
 	for _, compression := range []string{CompressionGzip, CompressionZstd} {
 		cfg := Config{Compression: compression, Recipient: recipient}
 		t.Run(modeName(cfg), func(t *testing.T) {
