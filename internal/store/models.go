@@ -140,9 +140,10 @@ type AxtractDestination struct {
 	DestinationID int64
 	PartnerID     int64
 	Name          string
-	Kind          string
-	Config        []byte
-	CreatedAt     time.Time
+	// sftp: a partner's server; local: a folder on the AxTract host; portal: kept by AxTract for the partner pull API and portal downloads.
+	Kind      string
+	Config    []byte
+	CreatedAt time.Time
 	// Most runs that deliver to this destination at once; NULL for no limit.
 	MaxConcurrentRuns *int32
 }
@@ -214,6 +215,14 @@ type AxtractFeed struct {
 	// What an incremental run with no new rows delivers: file (a file with the header only) or skip (nothing).
 	EmptyWindow string
 	PausedAt    *time.Time
+	// Options of the feed's format, such as the delimiter of a delimited feed or the layout of a fixed-width one; docs/formats.md lists them.
+	FormatOptions []byte
+	// Whether files are signed with the instance's OpenPGP signing key as well as encrypted.
+	Sign bool
+	// Whether each run also delivers a JSON manifest of its files.
+	Manifest bool
+	// When set, an empty file named after the data file plus this suffix is delivered last, for partners that poll.
+	TriggerSuffix *string
 }
 
 // Events a feed waits for. When every event of a feed has been signalled since the feed's last event run, axtract.signal enqueues a run.
@@ -401,6 +410,21 @@ type AxtractRun struct {
 	DeadlineAt *time.Time
 	// When the scheduler recorded that the run missed deadline_at.
 	LateAt *time.Time
+}
+
+// The files a succeeded run delivered, in delivery order.
+type AxtractRunFile struct {
+	FileID int64
+	RunID  int64
+	Name   string
+	Kind   string
+	// For a multi-file format, the part the file holds, such as the FHIR resource type.
+	Part *string
+	// Data rows in the file; NULL for manifests and trigger files.
+	Rows      *int64
+	Bytes     int64
+	Sha256    string
+	CreatedAt time.Time
 }
 
 // Categories of records that a partner sees only with a consent naming the category, whatever the partner's consent default.
