@@ -322,6 +322,29 @@ $$;
 -- view's columns, so an incremental run's window applies to it unchanged.
 -- Raises on any column or filter that the partner's purpose or the view's
 -- profile does not allow.
+-- Raise when p_obj, the part p_where of a view spec, contains a key outside
+-- p_known. A misspelt key such as "transfrom" would otherwise be ignored and
+-- send a column untransformed, so every level of the spec is checked.
+CREATE OR REPLACE FUNCTION axtract.spec_keys_check(p_obj jsonb, p_known text[], p_where text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    unknown text;
+BEGIN
+    IF jsonb_typeof(p_obj) <> 'object' THEN
+        RAISE EXCEPTION '% must be a JSON object, not %', p_where, jsonb_typeof(p_obj)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(quote_literal(k), ', ' ORDER BY k) INTO unknown
+    FROM jsonb_object_keys(p_obj) AS k WHERE k <> ALL (p_known);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown key % in %', unknown, p_where
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Known keys there: ' || array_to_string(p_known, ', ') || '.';
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION axtract.view_compile(
     p_partner_id bigint,
     p_spec jsonb,
@@ -355,6 +378,7 @@ BEGIN
     IF p_spec IS NULL OR jsonb_typeof(p_spec) <> 'object' THEN
         RAISE EXCEPTION 'view spec must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM axtract.spec_keys_check(p_spec, '{dataset,columns,filters,profile}', 'the view spec');
     SELECT * INTO ds FROM axtract.dataset WHERE name = p_spec->>'dataset';
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown dataset %', coalesce(quote_literal(p_spec->>'dataset'), 'NULL')
@@ -379,8 +403,20 @@ BEGIN
         IF jsonb_typeof(item) = 'string' THEN
             item := jsonb_build_object('column', item);
         END IF;
+        PERFORM axtract.spec_keys_check(item, '{column,as,transform,width,keep,length}',
+            format('column %s of the view spec', coalesce(quote_literal(item->>'column'), '#' || (cardinality(outputs) + 1))));
         col := axtract.dataset_column_get(ds.name, item->>'column');
         transform := coalesce(item->>'transform', 'none');
+        -- A parameter of another transform than the one named is a mistake
+        -- too: {"transform": "mask", "length": 4} would keep the default.
+        SELECT string_agg(quote_literal(k), ', ') INTO expr
+        FROM (VALUES ('width', 'age_band'), ('keep', 'mask'), ('length', 'truncate')) AS t(k, owner)
+        WHERE item ? k AND transform <> owner;
+        IF expr IS NOT NULL THEN
+            RAISE EXCEPTION 'column % of the view spec: % does not apply to transform %', col.column_name, expr, quote_literal(transform)
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'width goes with age_band, keep with mask, length with truncate.';
+        END IF;
         out_name := coalesce(item->>'as', col.column_name);
         IF out_name !~ '^[a-z_][a-z0-9_]{0,62}$' OR out_name = 'axtract_member_id' THEN
             RAISE EXCEPTION 'invalid output column name %', quote_literal(out_name)
@@ -417,6 +453,8 @@ BEGIN
         RAISE EXCEPTION 'view spec "filters" must be an array' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     FOR item IN SELECT * FROM jsonb_array_elements(coalesce(p_spec->'filters', '[]')) LOOP
+        PERFORM axtract.spec_keys_check(item, '{column,op,value}',
+            format('the filter on %s of the view spec', coalesce(quote_literal(item->>'column'), 'no column')));
         col := axtract.dataset_column_get(ds.name, item->>'column');
         PERFORM axtract.minimum_necessary_check(p, col, col.classification, 'filter column');
         PERFORM axtract.profile_filter_check(profile, col, item);

@@ -140,7 +140,13 @@ AS $$
         'search_path=' || axtract.partner_schema(p.slug),
         'statement_timeout=' || (extract(epoch FROM p_login.statement_timeout) * 1000)::bigint,
         'idle_in_transaction_session_timeout=' || (extract(epoch FROM p_login.idle_in_transaction_timeout) * 1000)::bigint,
-        'idle_session_timeout=' || (extract(epoch FROM p_login.idle_session_timeout) * 1000)::bigint
+        'idle_session_timeout=' || (extract(epoch FROM p_login.idle_session_timeout) * 1000)::bigint,
+        -- The consent policies' subplans are hashed only when the hash fits
+        -- in work_mem; past about 200,000 consents the default 4MB turns a
+        -- scan into one subplan run per row. jit only adds start-up time to
+        -- these scans.
+        'work_mem=256MB',
+        'jit=off'
     ] || CASE WHEN axtract.pgaudit_loaded() AND has_parameter_privilege('pgaudit.log', 'SET')
               THEN ARRAY['pgaudit.log=read, write, function, role, ddl, misc', 'pgaudit.log_relation=on', 'pgaudit.log_parameter=off']
               ELSE '{}'::text[] END

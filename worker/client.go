@@ -39,8 +39,9 @@ type Config struct {
 }
 
 // NewClient returns a River client with AxTract's workers and the periodic
-// schedule tick and session guard registered. Every process registers them;
-// River runs periodic jobs only on the elected leader.
+// schedule tick, session guard and daily privacy refresh registered. Every
+// process registers them; River runs periodic jobs only on the elected
+// leader.
 func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 	logger := cfg.Logger
 	if logger == nil {
@@ -62,6 +63,7 @@ func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 		})
 		river.AddWorker(workers, &ScheduleTickWorker{Pool: cfg.Pool, Logger: cfg.Logger})
 		river.AddWorker(workers, &AccessGuardWorker{Pool: cfg.Pool, Logger: cfg.Logger})
+		river.AddWorker(workers, &PrivacyRefreshWorker{Pool: cfg.Pool})
 		guardInterval := cfg.GuardInterval
 		if guardInterval <= 0 {
 			guardInterval = 10 * time.Second
@@ -76,6 +78,9 @@ func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 			river.NewPeriodicJob(river.PeriodicInterval(guardInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return AccessGuardArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "axtract.access_guard", RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(PrivacyRefreshInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return PrivacyRefreshArgs{}, nil },
+				&river.PeriodicJobOpts{ID: "axtract.privacy_refresh"}),
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), rc)

@@ -42,7 +42,7 @@ func commands() []command {
 		{"import", "load source data: import synthea DIR", runImport},
 		{"generate", "write a deterministic synthetic mart", runGenerate},
 		{"partner", "manage partners: create, list, key add, view define, login create|rotate|revoke|list, access check", runPartner},
-		{"consent", "record consents: grant, revoke", runConsent},
+		{"consent", "record consents: grant, deny, revoke, load from CSV, set the default", runConsent},
 		{"disclosures", "accounting of disclosures: member, partner", runDisclosures},
 		{"destination", "define where a partner's files go: define", runDestination},
 		{"feed", "manage feeds: define, list, next, run, runs, retry, rerun, backfill, pause, resume, signal", runFeed},

@@ -85,19 +85,22 @@ func partnerList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	rows, err := s.pool.Query(ctx, `SELECT p.slug, p.name, p.purpose_of_use,
+	// Grants and denials are counted apart: under opt_out a denial is what
+	// keeps a member out, so adding them up would say nothing.
+	rows, err := s.pool.Query(ctx, `SELECT p.slug, p.name, p.purpose_of_use, p.consent_default,
 		(SELECT count(*) FROM axtract.partner_view v WHERE v.partner_id = p.partner_id),
-		(SELECT count(*) FROM axtract.consent c WHERE c.partner_id = p.partner_id AND c.revoked_at IS NULL)
+		(SELECT count(*) FROM axtract.consent c WHERE c.partner_id = p.partner_id AND c.revoked_at IS NULL AND c.kind = 'grant'),
+		(SELECT count(*) FROM axtract.consent c WHERE c.partner_id = p.partner_id AND c.revoked_at IS NULL AND c.kind = 'deny')
 		FROM axtract.partner p ORDER BY p.slug`)
 	if err != nil {
 		return fmt.Errorf("list partners: %w", err)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tPURPOSE\tVIEWS\tCONSENTS")
-	var slug, pname, purpose string
-	var views, consents int64
-	_, err = pgx.ForEachRow(rows, []any{&slug, &pname, &purpose, &views, &consents}, func() error {
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", slug, pname, purpose, views, consents)
+	fmt.Fprintln(tw, "SLUG\tNAME\tPURPOSE\tDEFAULT\tVIEWS\tGRANTS\tDENIALS")
+	var slug, pname, purpose, consentDefault string
+	var views, grants, denials int64
+	_, err = pgx.ForEachRow(rows, []any{&slug, &pname, &purpose, &consentDefault, &views, &grants, &denials}, func() error {
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", slug, pname, purpose, consentDefault, views, grants, denials)
 		return err
 	})
 	if err != nil {

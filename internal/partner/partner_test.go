@@ -214,6 +214,12 @@ func TestDefineViewRejectsBadSpecs(t *testing.T) {
 		{"bad transform type", `{"dataset": "members", "columns": [{"column": "birth_date", "transform": "zip3"}]}`, "22023"},
 		{"bad operator", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "zip", "op": "; DROP", "value": "1"}]}`, "22023"},
 		{"duplicate output", `{"dataset": "members", "columns": ["zip", "zip"]}`, "42701"},
+		// A misspelt key must fail, not send the column untransformed.
+		{"misspelt transform key", `{"dataset": "members", "columns": [{"column": "zip", "transfrom": "zip3"}]}`, "22023"},
+		{"misspelt filters key", `{"dataset": "members", "columns": ["zip"], "filter": [{"column": "zip", "op": "is_null"}]}`, "22023"},
+		{"unknown filter key", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "zip", "op": "=", "value": "1", "negate": true}]}`, "22023"},
+		{"parameter of another transform", `{"dataset": "members", "columns": [{"column": "last_name", "transform": "mask", "length": 2}]}`, "22023"},
+		{"column entry not an object", `{"dataset": "members", "columns": [["zip"]]}`, "22023"},
 	}
 	for _, c := range cases {
 		_, err := partner.DefineView(ctx, b.db.Pool, "acme", "bad", []byte(c.spec))
