@@ -163,9 +163,11 @@ DECLARE
     name   text := coalesce(p_spec->>'transform', 'none');
     -- The column's value as a date or a timestamp in UTC.
     utc    text := CASE WHEN p_col.data_type = 'timestamptz' THEN format('(%s AT TIME ZONE ''UTC'')', p_expr) ELSE p_expr END;
-    today  text := '(now() AT TIME ZONE ''UTC'')::date';
+    -- Today and the cutoff are scalar subqueries, which PostgreSQL computes
+    -- once per query; as plain expressions they would be computed per row.
+    today  text := '(SELECT (now() AT TIME ZONE ''UTC'')::date)';
     -- Born on or before this day means 90 or older today.
-    cutoff text := '((now() AT TIME ZONE ''UTC'')::date - interval ''90 years'')::date';
+    cutoff text := '(SELECT ((now() AT TIME ZONE ''UTC'')::date - interval ''90 years'')::date)';
     age    text;
     param  text;
     n      integer;
