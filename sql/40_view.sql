@@ -227,13 +227,16 @@ BEGIN
         RETURN format('(%s + %I.shift_days)', p_expr, 'axds_' || p_col.table_alias);
     WHEN 'zip3' THEN
         -- A value that does not start with five digits is no ZIP code and
-        -- becomes NULL.
+        -- becomes NULL. The test trims digits off the first five characters
+        -- instead of matching a regular expression, which costs about three
+        -- times as much per row.
         IF p_profile = 'safe_harbor' AND NOT EXISTS (SELECT FROM axtract.zip3_list WHERE version = p.zip3_version AND populated) THEN
             RAISE EXCEPTION 'safe_harbor view: ZIP list version % of partner % is not populated', p.zip3_version, p.slug
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Fill axtract.zip3_restricted for it and set populated, or choose a populated version with axtract.partner_privacy_set.';
         END IF;
-        RETURN format('CASE WHEN %1$s ~ ''^[0-9]{5}'' THEN CASE WHEN left(%1$s, 3) IN'
+        RETURN format('CASE WHEN octet_length(%1$s) >= 5 AND ltrim(left(%1$s, 5), ''0123456789'') = '''''
+                      ' THEN CASE WHEN left(%1$s, 3) IN'
                       ' (SELECT z.zip3 FROM axtract.zip3_restricted z WHERE z.version = %2$L)'
                       ' THEN ''000'' ELSE left(%1$s, 3) END END', p_expr, p.zip3_version);
     WHEN 'mask' THEN

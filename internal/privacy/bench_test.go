@@ -13,7 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/axtract/axtract/internal/generate"
+	"github.com/axtract/axtract/internal/gpgtest"
 	"github.com/axtract/axtract/internal/pgtest"
+	"github.com/axtract/axtract/internal/pipeline"
 	"github.com/axtract/axtract/internal/privacy"
 )
 
@@ -178,12 +180,55 @@ func BenchmarkSafeHarborCopy(b *testing.B) {
 		b.ReportMetric(float64(base.Milliseconds())/float64(b.N), "plain-ms/op")
 		b.ReportMetric(float64(rls)/float64(base), "ratio")
 	})
+	// The same two, each as a whole extract: COPY into zstd compression and
+	// OpenPGP encryption, as a feed delivers it.
+	home := gpgtest.New(b, "bench <bench@example.com>")
+	recipient, err := pipeline.ParseRecipient(home.PublicKey, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := pipeline.Config{Compression: pipeline.CompressionZstd, Recipient: recipient}
+	extract := func(b *testing.B, sql string, asPartner bool, rows *int64) time.Duration {
+		b.Helper()
+		start := time.Now()
+		*rows = copyInto(b, db, sql, asPartner, cfg)
+		return time.Since(start)
+	}
+	b.Run("ratio-plain-extract", func(b *testing.B) {
+		var rls, base time.Duration
+		for b.Loop() {
+			rls += extract(b, withPolicies, true, &rlsRows)
+			base += extract(b, plainCopy, false, &plainRows)
+		}
+		b.ReportMetric(float64(rls.Milliseconds())/float64(b.N), "policies-ms/op")
+		b.ReportMetric(float64(base.Milliseconds())/float64(b.N), "plain-ms/op")
+		b.ReportMetric(float64(rls)/float64(base), "ratio")
+	})
 	b.Logf("%d claim lines; the partner's COPY read %d rows, the owner's %d, the plain one %d", lines, rlsRows, ownerRows, plainRows)
 }
 
 // copyOnce runs a COPY TO STDOUT in a REPEATABLE READ transaction, as the
 // partner's identity role when asPartner, and returns the rows copied.
 func copyOnce(tb testing.TB, db *pgtest.DB, sql string, asPartner bool) int64 {
+	tb.Helper()
+	return copyTo(tb, db, sql, asPartner, io.Discard)
+}
+
+// copyInto is copyOnce through a pipeline of configuration cfg.
+func copyInto(tb testing.TB, db *pgtest.DB, sql string, asPartner bool, cfg pipeline.Config) int64 {
+	tb.Helper()
+	pipe, err := pipeline.New(io.Discard, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := copyTo(tb, db, sql, asPartner, pipe)
+	if err := pipe.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+func copyTo(tb testing.TB, db *pgtest.DB, sql string, asPartner bool, w io.Writer) int64 {
 	tb.Helper()
 	ctx := context.Background()
 	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
@@ -203,7 +248,7 @@ func copyOnce(tb testing.TB, db *pgtest.DB, sql string, asPartner bool) int64 {
 			tb.Fatal(err)
 		}
 	}
-	tag, err := tx.Conn().PgConn().CopyTo(ctx, io.Discard, sql)
+	tag, err := tx.Conn().PgConn().CopyTo(ctx, w, sql)
 	if err != nil {
 		tb.Fatal(err)
 	}
