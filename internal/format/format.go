@@ -9,7 +9,21 @@
 //
 // A Decoder splits that stream into rows and hands each to a Writer, which
 // turns it into one file format. Writers stream: they hold one row, or one
-// bounded batch of rows, at a time.
+// bounded batch of rows, at a time. ColumnsOf reads the columns of the view
+// a Writer is made for.
+//
+// # Values
+//
+// The helpers below reformat the text PostgreSQL printed without reading the
+// time zone or locale of the process. KindOf groups column types by how
+// their text is formatted. ParseDate, ParseTimestamp and ParseTimestamptz
+// read DateStyle ISO output into a DateTime, and a TimeFormat prints one
+// with a small strftime-like pattern. ParseDecimal splits integer, numeric
+// and floating-point text into digits that Decimal rounds and prints
+// without going through float64, and Sum adds them exactly for control
+// totals. ParseBool reads t and f, and Array parses array text such as
+// {a,"b c",NULL}. DecodeOptions decodes a feed's format_options and
+// rejects unknown keys.
 package format
 
 import (
@@ -85,6 +99,10 @@ type Part struct {
 	View string
 	// Format writes the part's file.
 	Format Format
+	// OrderBy lists the columns, best first, that the part's rows must
+	// arrive sorted by: the runner sorts by the first one the view has,
+	// and by none when it has none of them.
+	OrderBy []string
 }
 
 // MultiFormat is implemented by formats that deliver one file per part,
