@@ -55,6 +55,44 @@ SET watermark_window = @watermark_window
 WHERE run_id = @run_id
   AND watermark_window IS NULL;
 
+-- name: RunControlNumberTake :one
+-- Gives a run the next interchange control number of its partner. Returns
+-- no row when the run already has one, which its retries then reuse.
+WITH taken AS (
+    INSERT INTO axtract.partner_control_number AS c (partner_id, last_value)
+    SELECT f.partner_id, 1
+    FROM axtract.run r
+    JOIN axtract.feed f ON f.feed_id = r.feed_id
+    WHERE r.run_id = @run_id
+      AND r.control_number IS NULL
+    ON CONFLICT (partner_id) DO UPDATE SET last_value = c.last_value + 1
+    RETURNING last_value
+)
+UPDATE axtract.run AS u
+SET control_number = (SELECT last_value FROM taken)
+WHERE u.run_id = @run_id
+  AND u.control_number IS NULL
+RETURNING u.control_number::bigint;
+
+-- name: RunFileAdd :exec
+-- Records one file a run delivered, in the transaction that marks the run
+-- succeeded.
+INSERT INTO axtract.run_file (run_id, name, kind, part, rows, bytes, sha256)
+VALUES (@run_id, @name, @kind, @part, @rows, @bytes, @sha256);
+
+-- name: RunFileList :many
+-- Lists the files of a run in delivery order.
+SELECT
+    name,
+    kind,
+    part,
+    rows,
+    bytes,
+    sha256
+FROM axtract.run_file
+WHERE run_id = @run_id
+ORDER BY file_id;
+
 -- name: RunSetJob :exec
 -- Records the River job that delivers a run.
 UPDATE axtract.run

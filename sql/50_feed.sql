@@ -17,9 +17,23 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use 1 to 63 lowercase letters, digits, _ or -, starting with a letter.';
     END IF;
-    IF p_kind IS NULL OR p_kind NOT IN ('sftp', 'local') THEN
+    IF p_kind IS NULL OR p_kind NOT IN ('sftp', 'local', 'portal') THEN
         RAISE EXCEPTION 'unknown destination kind %', coalesce(quote_literal(p_kind), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use sftp or local.';
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use sftp, local or portal.';
+    END IF;
+    IF p_config IS NULL OR jsonb_typeof(p_config) <> 'object' THEN
+        RAISE EXCEPTION 'config of destination % must be a JSON object', p_name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- A portal destination keeps its files under the folder that
+    -- AXTRACT_FILES_DIR names unless its config gives an absolute dir.
+    IF p_kind = 'portal' AND p_config ? 'dir' AND left(coalesce(p_config->>'dir', ''), 1) <> '/' THEN
+        RAISE EXCEPTION 'portal destination % needs an absolute dir, not %', p_name, coalesce(quote_literal(p_config->>'dir'), 'null')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave dir out to use the folder that AXTRACT_FILES_DIR names.';
+    END IF;
+    IF p_kind = 'portal' AND EXISTS (SELECT FROM jsonb_object_keys(p_config) AS k WHERE k <> 'dir') THEN
+        RAISE EXCEPTION 'portal destination % takes only dir in its config', p_name
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF p_kind = 'local' AND left(coalesce(p_config->>'dir', ''), 1) <> '/' THEN
         RAISE EXCEPTION 'local destination % needs an absolute dir, not %', p_name, coalesce(quote_literal(p_config->>'dir'), 'none')
@@ -50,9 +64,16 @@ END
 $$;
 
 -- Create or update a feed. p_options may set:
---   compression      none, gzip or zstd (default zstd)
+--   format           csv, delimited, fixed, jsonl, fhir, x12-834 or parquet (default csv)
+--   format_options   JSON object of the format's options (default {}); docs/formats.md lists them
+--   compression      none, gzip, zstd or zip (default zstd; none for parquet,
+--                    which compresses inside the file)
 --   encrypt          boolean (default true)
---   file_name        template with {feed}, {partner}, {slot}, {run}
+--   sign             boolean (default false): also sign with the instance's key; needs encrypt
+--   manifest         boolean (default true): deliver <base>.manifest.json after the data files
+--   trigger_suffix   .done or .ok: deliver an empty trigger file last (default none)
+--   file_name        template with {feed}, {partner}, {slot}, {run}, {part}; docs/packaging.md
+--                    tells how the format's extension and part names are added
 --   schedule         cron expression or preset (see axtract.schedule_parse); NULL for on demand
 --   time_zone        IANA name (default UTC)
 --   calendar         business calendar, e.g. us_federal
@@ -79,7 +100,11 @@ CREATE OR REPLACE FUNCTION axtract.feed_define(
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    known CONSTANT text[] := '{compression,encrypt,file_name,schedule,time_zone,calendar,holiday_rule,catch_up,max_attempts,retry_base,deadline,contacts,watermark_column,empty_window,events}';
+    known CONSTANT text[] := '{format,format_options,compression,encrypt,sign,manifest,trigger_suffix,file_name,schedule,time_zone,calendar,holiday_rule,catch_up,max_attempts,retry_base,deadline,contacts,watermark_column,empty_window,events}';
+    formats CONSTANT text[] := '{csv,delimited,fixed,jsonl,fhir,x12-834,parquet}';
+    fmt      text := coalesce(nullif(p_options->>'format', ''), 'csv');
+    fmt_opts jsonb := coalesce(nullif(p_options->'format_options', 'null'::jsonb), '{}');
+    trigger  text := nullif(p_options->>'trigger_suffix', '');
     pid      bigint;
     vid      bigint;
     did      bigint;
@@ -120,9 +145,32 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use 1 to 63 lowercase letters, digits, _ or -, starting with a letter.';
     END IF;
-    IF coalesce(p_options->>'compression', 'zstd') NOT IN ('none', 'gzip', 'zstd') THEN
+    IF coalesce(p_options->>'compression', 'zstd') NOT IN ('none', 'gzip', 'zstd', 'zip') THEN
         RAISE EXCEPTION 'unknown compression %', quote_literal(p_options->>'compression')
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use none, gzip or zstd.';
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use none, gzip, zstd or zip.';
+    END IF;
+    -- Format options are checked in full by the Go format packages (axtract
+    -- feed define runs them before calling this function, and each run
+    -- checks them again); SQL checks what it can without them.
+    IF fmt <> ALL (formats) THEN
+        RAISE EXCEPTION 'unknown format %', quote_literal(fmt)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ' || array_to_string(formats, ', ') || '.';
+    END IF;
+    IF jsonb_typeof(fmt_opts) <> 'object' THEN
+        RAISE EXCEPTION 'format_options must be a JSON object, not %', fmt_opts
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'For example {"delimiter": "|"}; docs/formats.md lists the options.';
+    END IF;
+    IF fmt = 'csv' AND fmt_opts <> '{}' THEN
+        RAISE EXCEPTION 'format csv takes no format_options, got %', fmt_opts
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use the delimited format for another delimiter or quoting.';
+    END IF;
+    IF trigger IS NOT NULL AND trigger NOT IN ('.done', '.ok') THEN
+        RAISE EXCEPTION 'trigger_suffix % is invalid', quote_literal(trigger)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use .done or .ok, or leave it out for no trigger file.';
+    END IF;
+    IF coalesce((p_options->>'sign')::boolean, false) AND NOT coalesce((p_options->>'encrypt')::boolean, true) THEN
+        RAISE EXCEPTION 'feed % signs its files but does not encrypt them', p_name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Signatures are made inside the encrypted message; set encrypt true or sign false.';
     END IF;
     -- The template must expand to a base name: destinations reject folders,
     -- and a leading dot marks an unfinished upload.
@@ -192,12 +240,16 @@ BEGIN
             USING ERRCODE = 'undefined_column', HINT = 'Pick a column the view selects, such as loaded_at.';
     END IF;
 
-    INSERT INTO axtract.feed AS f (name, partner_id, view_id, destination_id, compression, encrypt, file_name,
+    INSERT INTO axtract.feed AS f (name, partner_id, view_id, destination_id, format, format_options, compression,
+                                   encrypt, sign, manifest, trigger_suffix, file_name,
                                    schedule, time_zone, calendar, holiday_rule, catch_up, max_attempts, retry_base,
                                    deadline, contacts, watermark_column, empty_window)
-    VALUES (p_name, pid, vid, did,
-            coalesce(p_options->>'compression', 'zstd'),
+    VALUES (p_name, pid, vid, did, fmt, fmt_opts,
+            coalesce(p_options->>'compression', CASE fmt WHEN 'parquet' THEN 'none' ELSE 'zstd' END),
             coalesce((p_options->>'encrypt')::boolean, true),
+            coalesce((p_options->>'sign')::boolean, false),
+            coalesce((p_options->>'manifest')::boolean, true),
+            trigger,
             coalesce(p_options->>'file_name', '{feed}_{slot}.csv'),
             sched, tz, cal, rule, catch_up,
             coalesce((p_options->>'max_attempts')::integer, 5),
@@ -206,8 +258,13 @@ BEGIN
         partner_id = EXCLUDED.partner_id,
         view_id = EXCLUDED.view_id,
         destination_id = EXCLUDED.destination_id,
+        format = EXCLUDED.format,
+        format_options = EXCLUDED.format_options,
         compression = EXCLUDED.compression,
         encrypt = EXCLUDED.encrypt,
+        sign = EXCLUDED.sign,
+        manifest = EXCLUDED.manifest,
+        trigger_suffix = EXCLUDED.trigger_suffix,
         file_name = EXCLUDED.file_name,
         schedule = EXCLUDED.schedule,
         time_zone = EXCLUDED.time_zone,

@@ -531,7 +531,7 @@ BEGIN
         END IF;
     END IF;
 
-    DELETE FROM axtract.disclosure WHERE run_id = p_run_id;
+    DELETE FROM axtract.disclosure WHERE run_id = p_run_id AND view_id = v.view_id;
     INSERT INTO axtract.disclosure (run_id, partner_id, partner_slug, feed_id, view_id, view_name, view_version,
                                     purpose_of_use, disclosed_at, members)
     VALUES (p_run_id, p.partner_id, p.slug, (SELECT r.feed_id FROM axtract.run r WHERE r.run_id = p_run_id),
@@ -542,25 +542,25 @@ BEGIN
         '   SELECT n.member_no, (row_number() OVER (ORDER BY n.member_no) - 1) / %s AS chunk'
         '   FROM disclosed d JOIN axtract.member_number n ON n.member_id = d.axtract_member_id),'
         ' stored AS ('
-        '   INSERT INTO axtract.disclosure_member (run_id, chunk, buckets, members)'
-        '   SELECT %s, chunk, array_agg(DISTINCT member_no / 256), array_agg(member_no ORDER BY member_no)'
+        '   INSERT INTO axtract.disclosure_member (run_id, view_id, chunk, buckets, members)'
+        '   SELECT %s, %s, chunk, array_agg(DISTINCT member_no / 256), array_agg(member_no ORDER BY member_no)'
         '   FROM numbered GROUP BY chunk'
         '   RETURNING cardinality(members) AS n)'
         ' SELECT (SELECT count(*) FROM disclosed), (SELECT coalesce(sum(n), 0) FROM stored)',
-        members, where_sql, chunk_size, p_run_id)
+        members, where_sql, chunk_size, p_run_id, v.view_id)
     INTO disclosed, stored;
     IF stored <> disclosed THEN
         RAISE EXCEPTION 'run %: % of % disclosed members have no member number', p_run_id, disclosed - stored, disclosed
             USING ERRCODE = 'foreign_key_violation',
                   HINT = 'Members get numbers when they are inserted into mart.member; axtract migrate numbers the others.';
     END IF;
-    UPDATE axtract.disclosure SET members = disclosed WHERE run_id = p_run_id;
+    UPDATE axtract.disclosure SET members = disclosed WHERE run_id = p_run_id AND view_id = v.view_id;
     RETURN disclosed;
 END
 $$;
 
 -- Who received member p_member_id's data, when, under which view
--- definition and purpose: one row per run that disclosed it.
+-- definition and purpose: one row per run and view that disclosed it.
 CREATE OR REPLACE FUNCTION axtract.disclosures_of_member(p_member_id uuid)
 RETURNS TABLE (
     run_id bigint,
@@ -589,9 +589,9 @@ BEGIN
     LEFT JOIN axtract.partner p ON p.partner_id = d.partner_id
     LEFT JOIN axtract.feed f ON f.feed_id = d.feed_id
     LEFT JOIN axtract.partner_view_version vv ON vv.view_id = d.view_id AND vv.version = d.view_version
-    WHERE d.run_id IN (SELECT dm.run_id FROM axtract.disclosure_member dm
-                       WHERE dm.buckets @> ARRAY[no / 256] AND dm.members @> ARRAY[no])
-    ORDER BY d.disclosed_at, d.run_id;
+    WHERE (d.run_id, d.view_id) IN (SELECT dm.run_id, dm.view_id FROM axtract.disclosure_member dm
+                                    WHERE dm.buckets @> ARRAY[no / 256] AND dm.members @> ARRAY[no])
+    ORDER BY d.disclosed_at, d.run_id, d.view_name;
 END
 $$;
 
@@ -614,7 +614,7 @@ AS $$
     WHERE d.partner_slug = p_slug
       AND d.disclosed_at >= (p_from::timestamp AT TIME ZONE 'UTC')
       AND d.disclosed_at < ((p_to + 1)::timestamp AT TIME ZONE 'UTC')
-    ORDER BY d.disclosed_at, d.run_id
+    ORDER BY d.disclosed_at, d.run_id, d.view_name
 $$;
 
 -- Re-create every partner's policies, column grants and missing member-id

@@ -73,7 +73,8 @@ func fileLines(t *testing.T, dir, name string) []string {
 	return strings.Split(strings.TrimRight(string(body), "\n"), "\n")
 }
 
-// finalFiles lists the files in dir that are not temporary uploads.
+// finalFiles lists the data files in dir: not temporary uploads, and not
+// the manifest each run delivers beside its data file.
 func finalFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -82,7 +83,7 @@ func finalFiles(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".") {
+		if !strings.HasPrefix(e.Name(), ".") && !strings.HasSuffix(e.Name(), ".manifest.json") {
 			names = append(names, e.Name())
 		}
 	}

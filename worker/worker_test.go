@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -131,7 +130,7 @@ func TestWorkerRetriesTransientFailure(t *testing.T) {
 	if attempts != 2 {
 		t.Errorf("attempts = %d, want 2: one failure, one delivery", attempts)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	files := finalFiles(t, dir)
 	if len(files) != 1 {
 		t.Errorf("files = %v, want one", files)
 	}

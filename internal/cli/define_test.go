@@ -1,12 +1,15 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/axtract/axtract/internal/cli"
 	"github.com/axtract/axtract/internal/partner"
 	"github.com/axtract/axtract/internal/pgtest"
 )
@@ -33,6 +36,13 @@ func TestDefineRejectsSettingsThatFailLater(t *testing.T) {
 		{"folder in file name", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"file_name": "{partner}/{feed}.csv"}')`},
 		{"parent in file name", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"file_name": "../../etc/x.csv"}')`},
 		{"hidden file name", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"file_name": ".x.csv"}')`},
+		{"unknown format", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"format": "xlsx"}')`},
+		{"format options not an object", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"format": "jsonl", "format_options": [1]}')`},
+		{"options for csv", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"format_options": {"delimiter": "|"}}')`},
+		{"unknown trigger suffix", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"trigger_suffix": ".ready"}')`},
+		{"signing without encryption", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"sign": true, "encrypt": false}')`},
+		{"relative portal dir", `SELECT axtract.destination_define('acme', 'web', 'portal', '{"dir": "files"}')`},
+		{"portal with other settings", `SELECT axtract.destination_define('acme', 'web', 'portal', '{"host": "example.test"}')`},
 	}
 	for _, c := range cases {
 		_, err := db.Pool.Exec(ctx, c.sql)
@@ -43,5 +53,86 @@ func TestDefineRejectsSettingsThatFailLater(t *testing.T) {
 	}
 	if _, err := db.Pool.Exec(ctx, `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"file_name": "{feed}_{slot}.csv", "encrypt": false}')`); err != nil {
 		t.Errorf("valid feed rejected: %v", err)
+	}
+	for _, sql := range []string{
+		`SELECT axtract.destination_define('acme', 'web', 'portal', '{}')`,
+		`SELECT axtract.destination_define('acme', 'web2', 'portal', '{"dir": "/srv/axtract/files"}')`,
+		`SELECT axtract.feed_define('g', 'acme', 'roster', 'web', '{"format": "parquet", "compression": "zip", "trigger_suffix": ".done", "manifest": false, "encrypt": false}')`,
+	} {
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Errorf("%s: %v", sql, err)
+		}
+	}
+	var format, compression, trigger string
+	var manifest bool
+	err := db.Pool.QueryRow(ctx, `SELECT format, compression, trigger_suffix, manifest FROM axtract.feed WHERE name = 'g'`).Scan(&format, &compression, &trigger, &manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if format != "parquet" || compression != "zip" || trigger != ".done" || manifest {
+		t.Errorf("feed g stored format %s, compression %s, trigger %s, manifest %t; want parquet, zip, .done, false", format, compression, trigger, manifest)
+	}
+
+	// Without a compression, a parquet feed gets none, since the file is
+	// compressed inside, and every other format zstd.
+	for _, c := range []struct{ name, options, want string }{
+		{"pq", `{"format": "parquet", "encrypt": false}`, "none"},
+		{"js", `{"format": "jsonl", "encrypt": false}`, "zstd"},
+	} {
+		if _, err := db.Pool.Exec(ctx, `SELECT axtract.feed_define($1, 'acme', 'roster', 'web', $2::jsonb)`, c.name, c.options); err != nil {
+			t.Fatalf("define %s: %v", c.name, err)
+		}
+		if err := db.Pool.QueryRow(ctx, `SELECT compression FROM axtract.feed WHERE name = $1`, c.name).Scan(&compression); err != nil {
+			t.Fatal(err)
+		}
+		if compression != c.want {
+			t.Errorf("feed %s (%s) has compression %s, want %s", c.name, c.options, compression, c.want)
+		}
+	}
+}
+
+// TestFeedDefineChecksFormatOptions checks that the feed command runs the
+// format's own validation, which knows more than SQL, before it defines
+// anything.
+func TestFeedDefineChecksFormatOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	if _, err := partner.Create(ctx, db.Pool, partner.CreateParams{Slug: "acme", Name: "Acme", Purpose: "operations"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := partner.DefineView(ctx, db.Pool, "acme", "roster", []byte(`{"dataset": "members", "columns": ["member_id"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `SELECT axtract.destination_define('acme', 'drop', 'local', '{"dir": "/tmp"}')`); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+		code := cli.Run(ctx, append(args, "--database-url", db.DSN), env)
+		return code, stdout.String() + stderr.String()
+	}
+
+	code, out := run("feed", "define", "f", "--partner", "acme", "--view", "roster", "--destination", "drop",
+		"--encrypt=false", "--format", "fhir", "--format-options", `{"resources": {"Patient": "roster"}, "colour": 1}`)
+	if code == 0 {
+		t.Fatalf("feed define with an unknown fhir option succeeded: %s", out)
+	}
+	if !strings.Contains(out, "colour") {
+		t.Errorf("error does not name the invalid option colour: %s", out)
+	}
+	var n int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM axtract.feed").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d feeds defined after the rejected command, want 0", n)
+	}
+
+	code, out = run("feed", "define", "f", "--partner", "acme", "--view", "roster", "--destination", "drop",
+		"--encrypt=false", "--format", "csv", "--compression", "zip", "--trigger-suffix", ".ok")
+	if code != 0 {
+		t.Fatalf("valid feed define failed: %s", out)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/axtract/axtract/internal/extract"
+	"github.com/axtract/axtract/internal/format/formats"
 	"github.com/axtract/axtract/internal/schedule"
 	"github.com/axtract/axtract/internal/store"
 	"github.com/axtract/axtract/worker"
@@ -22,11 +23,12 @@ import (
 
 func runDestination(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] != "define" {
-		return usagef("want: destination define SLUG NAME --kind sftp|local --config JSON")
+		return usagef("want: destination define SLUG NAME --kind sftp|local|portal --config JSON")
 	}
-	fs, g := newFlagSet(env, "destination define", "destination define SLUG NAME --kind sftp|local --config JSON [flags]")
-	kind := fs.String("kind", "", "sftp or local (required)")
-	config := fs.String("config", "", `JSON config: local {"dir": ...}; sftp {"host", "port", "user", "dir", "host_key", "private_key_file" or "password_file"} (required)`)
+	fs, g := newFlagSet(env, "destination define", "destination define SLUG NAME --kind sftp|local|portal --config JSON [flags]")
+	kind := fs.String("kind", "", "sftp, local or portal (required)")
+	config := fs.String("config", "", `JSON config: local {"dir": ...}; sftp {"host", "port", "user", "dir", "host_key", "private_key_file" or "password_file"}; `+
+		`portal {} or {"dir": ...}, default the folder AXTRACT_FILES_DIR names (required)`)
 	if err := parseInterspersed(fs, args[1:]); err != nil {
 		return err
 	}
@@ -91,9 +93,15 @@ func feedDefine(ctx context.Context, env *Env, args []string) error {
 	slug := fs.String("partner", "", "partner slug (required)")
 	view := fs.String("view", "", "partner view to deliver (required)")
 	dest := fs.String("destination", "", "destination name (required)")
-	compression := fs.String("compression", "zstd", "none, gzip or zstd")
+	formatKind := fs.String("format", "csv", "file format: "+strings.Join(formats.Kinds(), ", "))
+	formatOptions := fs.String("format-options", "{}", "JSON object of the format's options, e.g. '{\"delimiter\": \"|\"}' for delimited")
+	compression := fs.String("compression", "", "none, gzip, zstd or zip (default zstd; none for parquet, which compresses inside the file)")
 	encrypt := fs.Bool("encrypt", true, "encrypt to the partner's newest OpenPGP key")
-	fileName := fs.String("file-name", "{feed}_{slot}.csv", "file name template with {feed}, {partner}, {slot}, {run}")
+	sign := fs.Bool("sign", false, "also sign files with the instance's OpenPGP key, from the file "+extract.SigningKeyFileEnv+" names; needs --encrypt")
+	manifest := fs.Bool("manifest", true, "deliver a JSON manifest of each run's files after them")
+	triggerSuffix := fs.String("trigger-suffix", "", "deliver an empty file named after the data file plus .done or .ok last; empty for none")
+	fileName := fs.String("file-name", "{feed}_{slot}.csv", "file name template with {feed}, {partner}, {slot}, {run}, {part}; "+
+		"a trailing .csv becomes the format's extension")
 	sched := fs.String("schedule", "", "cron expression ('0 6 * * 1-5') or preset ('daily 06:00', 'weekly mon,thu 06:00', "+
 		"'monthly 15 06:00', 'monthly last 06:00', 'monthly last-business-day 06:00'); empty for on demand only")
 	tz := fs.String("time-zone", "UTC", "IANA time zone of the schedule and the deadline")
@@ -120,12 +128,26 @@ func feedDefine(ctx context.Context, env *Env, args []string) error {
 	if *retryBase < 0 {
 		return usagef("--retry-base must not be negative")
 	}
+	// The format packages check the options in full; SQL checks only the
+	// format name and that the options are an object.
+	if !json.Valid([]byte(*formatOptions)) {
+		return usagef("--format-options %q is not valid JSON", *formatOptions)
+	}
+	if _, err := formats.New(*formatKind, json.RawMessage(*formatOptions)); err != nil {
+		return usagef("--format %s --format-options %s: %v", *formatKind, *formatOptions, err)
+	}
 	opts := map[string]any{
+		"format": *formatKind, "format_options": json.RawMessage(*formatOptions),
+		"sign": *sign, "manifest": *manifest, "trigger_suffix": *triggerSuffix,
 		"compression": *compression, "encrypt": *encrypt, "file_name": *fileName,
 		"schedule": *sched, "time_zone": *tz, "max_attempts": *attempts,
 		"calendar": *calendar, "holiday_rule": *holidayRule, "catch_up": *catchUp, "deadline": *deadline,
 		"contacts": splitList(*contacts), "watermark_column": *watermark, "empty_window": *emptyWindow,
 		"events": splitList(*events),
+	}
+	if *compression == "" {
+		// feed_define picks the format's default.
+		delete(opts, "compression")
 	}
 	if *retryBase > 0 {
 		opts["retry_base"] = retryBase.Seconds()
@@ -493,6 +515,11 @@ func feedRun(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "delivered run %d of feed %s: %s to %s, %d rows, %d bytes, sha256 %s\n",
 		res.RunID, res.Feed, res.FileName, res.Destination, res.Rows, res.Bytes, res.SHA256)
+	for _, f := range res.Files {
+		if f.Name != res.FileName {
+			fmt.Fprintf(env.Stdout, "  and %s (%s, %d bytes)\n", f.Name, f.Kind, f.Bytes)
+		}
+	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(env.Stdout, "warning: %s\n", w)
 	}

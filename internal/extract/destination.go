@@ -3,7 +3,9 @@ package extract
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/axtract/axtract/internal/deliver"
@@ -29,10 +31,35 @@ type LocalConfig struct {
 	Dir string `json:"dir"`
 }
 
+// portalDirMode is the mode of a partner's portal folder: only the AxTract
+// service's user may list it, because the server hands files out itself.
+const portalDirMode os.FileMode = 0o700
+
+// OpenPartnerDestination opens a destination of partner slug from its kind
+// and stored JSON config. A portal destination writes into
+// deliver.PortalDir, the partner's folder under the portal's files folder,
+// and creates that folder with mode 0700 when it is missing.
+func OpenPartnerDestination(ctx context.Context, kind string, config []byte, slug string) (deliver.Destination, error) {
+	if kind != "portal" {
+		return OpenDestination(ctx, kind, config)
+	}
+	dir, err := deliver.PortalDir(config, slug)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, portalDirMode); err != nil {
+		return nil, fmt.Errorf("create portal folder of partner %s: %w", slug, err)
+	}
+	return deliver.NewLocal(dir)
+}
+
 // OpenDestination opens a destination of kind sftp or local from its
-// stored JSON config.
+// stored JSON config. A portal destination needs its partner: open it with
+// OpenPartnerDestination.
 func OpenDestination(ctx context.Context, kind string, config []byte) (deliver.Destination, error) {
 	switch kind {
+	case "portal":
+		return nil, deliver.Permanent(errors.New("a portal destination needs its partner; open it with OpenPartnerDestination"))
 	case "local":
 		var c LocalConfig
 		if err := json.Unmarshal(config, &c); err != nil {
@@ -59,6 +86,6 @@ func OpenDestination(ctx context.Context, kind string, config []byte) (deliver.D
 			MaxParallelUploads: c.MaxParallelUploads,
 		})
 	default:
-		return nil, deliver.Permanent(fmt.Errorf("unknown destination kind %q; use sftp or local", kind))
+		return nil, deliver.Permanent(fmt.Errorf("unknown destination kind %q; use sftp, local or portal", kind))
 	}
 }

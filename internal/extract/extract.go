@@ -1,8 +1,13 @@
-// Package extract runs one attempt of a feed run: it reads the partner's
-// view as the partner's role inside one REPEATABLE READ transaction, streams
-// COPY output through compression and OpenPGP encryption into a destination
-// under a temporary name, renames it once its size is verified, and records
-// the run.
+// Package extract runs one attempt of a feed run. It reads the partner's
+// view as the partner's role inside one REPEATABLE READ transaction and
+// streams COPY output through the feed's file format, compression and
+// OpenPGP encryption into a destination under a temporary name, which it
+// renames once the size is verified. In the same snapshot it records the
+// members the file disclosed. Then it delivers a manifest and a trigger
+// file, and records the run.
+//
+// docs/packaging.md describes file names, packaging, manifests and trigger
+// files.
 package extract
 
 import (
@@ -11,8 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/axtract/axtract/internal/deliver"
+	"github.com/axtract/axtract/internal/format"
 	"github.com/axtract/axtract/internal/pipeline"
 	"github.com/axtract/axtract/internal/store"
 )
@@ -33,13 +37,22 @@ type Runner struct {
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
 	// OpenDestination opens a destination from its kind and config. Default:
-	// OpenDestination in this package.
+	// OpenPartnerDestination in this package, with the run's partner.
 	OpenDestination func(ctx context.Context, kind string, config []byte) (deliver.Destination, error)
 	// Progress, when set, is called from time to time during the extract
 	// with the rows and bytes read so far.
 	Progress func(p Progress)
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
+	// NewFormat builds the format of a feed from feed.format and
+	// feed.format_options. Default: formats.New.
+	NewFormat func(kind string, options json.RawMessage) (format.Format, error)
+	// SigningKeyFile is the armored OpenPGP private key, without a
+	// passphrase, that signs the files of feeds with sign true. Default:
+	// the file that AXTRACT_SIGNING_KEY_FILE names. The file is read at the
+	// start of each such run, so a replaced key takes effect without a
+	// restart.
+	SigningKeyFile string
 }
 
 // Progress is a snapshot of a running extract.
@@ -50,8 +63,10 @@ type Progress struct {
 	Elapsed     time.Duration
 }
 
-// Result describes a delivered run. FileName is empty when the run had no
-// new rows and its feed delivers nothing in that case.
+// Result describes a delivered run. FileName and SHA256 are those of the
+// main data file (the first part of a multi-file format), Rows and Bytes
+// the sums over the data files. FileName is empty when the run had no new
+// rows and its feed delivers nothing in that case.
 type Result struct {
 	RunID       int64
 	Feed        string
@@ -67,6 +82,12 @@ type Result struct {
 	// Window is the watermark window of an incremental run, nil for a
 	// full-refresh feed.
 	Window *Window
+	// ControlNumber is the control number of a run of an x12-834 or fixed
+	// feed, 0 for other formats.
+	ControlNumber int64
+	// Files lists every delivered file in delivery order: the data files,
+	// then the manifests, then the trigger file.
+	Files []File
 }
 
 // permanentError marks failures that another attempt cannot fix.
@@ -197,19 +218,30 @@ func (r *Runner) attempt(ctx context.Context, q *store.Queries, conn *pgxpool.Co
 	}
 	res := &Result{RunID: runID, Feed: feed.Name, Partner: feed.PartnerSlug, Destination: feed.DestinationName}
 
-	cfg := pipeline.Config{Compression: feed.Compression}
-	if feed.Encrypt {
-		recipient, warning, err := r.recipient(ctx, q, feed.PartnerID, feed.PartnerSlug)
-		if err != nil {
+	// Everything that can be checked without the data is checked before
+	// the snapshot, so a bad key or format fails the run before a row is
+	// read.
+	form, err := r.format(feed)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := r.packaging(ctx, q, feed, res, logger)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := newPlan(feed, run, form, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The control number is taken last, so a run that fails the checks
+	// above uses none.
+	info := format.Info{RunID: runID, Feed: feed.Name, Partner: feed.PartnerSlug, Slot: run.Slot, Now: start}
+	if numberedFormats[feed.Format] {
+		if info.ControlNumber, err = controlNumber(ctx, q, run, feed.PartnerSlug); err != nil {
 			return nil, err
 		}
-		if warning != "" {
-			logger.Warn("partner key expires soon", "partner", feed.PartnerSlug, "warning", warning)
-			res.Warnings = append(res.Warnings, warning)
-		}
-		cfg.Recipient = recipient
+		res.ControlNumber = info.ControlNumber
 	}
-	fileName := FileName(feed.FileName, feed.Name, feed.PartnerSlug, run.Slot, runID) + pipeline.Extension(cfg)
 
 	// New members need a pseudonym before the snapshot that reads them.
 	if _, err := conn.Exec(ctx, "SELECT axtract.pseudonyms_refresh($1)", feed.PartnerID); err != nil {
@@ -220,7 +252,7 @@ func (r *Runner) attempt(ctx context.Context, q *store.Queries, conn *pgxpool.Co
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.deliver(ctx, snap, feed, fileName, cfg, runID, start)
+	files, err := r.deliver(ctx, snap, feed, pl, info, runID, start, res)
 	// The window is kept whether or not the delivery worked, so a retry
 	// reads the same window.
 	if snap.window != nil && run.WatermarkWindow == nil {
@@ -232,18 +264,36 @@ func (r *Runner) attempt(ctx context.Context, q *store.Queries, conn *pgxpool.Co
 		return nil, err
 	}
 	res.Window = snap.window
-	res.FileName, res.Rows, res.Bytes, res.SHA256, res.ViewVersion = out.fileName, out.rows, out.bytes, out.sha256, feed.ViewVersion
+	res.ViewVersion = feed.ViewVersion
+	res.Files = files
+	for _, f := range files {
+		if f.Kind != FileData {
+			continue
+		}
+		if res.FileName == "" {
+			res.FileName, res.SHA256 = f.Name, f.SHA256
+		}
+		res.Rows += f.Rows
+		res.Bytes += f.Bytes
+	}
 	res.Duration = r.now().Sub(start)
-	if err := r.record(ctx, q, feed, res, snap.viewSQL); err != nil {
+	if err := r.record(ctx, conn, feed, res, snap.viewSQL); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-// record marks the run succeeded, moves the feed's watermark and appends the
-// audit event.
-func (r *Runner) record(ctx context.Context, q *store.Queries, feed store.FeedByIDRow, res *Result, viewSQL string) error {
+// record marks the run succeeded, moves the feed's watermark, lists the
+// run's files and appends the audit event, in one transaction.
+func (r *Runner) record(ctx context.Context, conn *pgxpool.Conn, feed store.FeedByIDRow, res *Result, viewSQL string) error {
 	ctx = context.WithoutCancel(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("record delivered run %d: %w", res.RunID, err)
+	}
+	defer tx.Rollback(ctx)
+	q := store.New(tx)
+
 	params := store.RunSucceedParams{
 		RunID:       res.RunID,
 		ViewVersion: &feed.ViewVersion,
@@ -259,271 +309,94 @@ func (r *Runner) record(ctx context.Context, q *store.Queries, feed store.FeedBy
 	if err := q.RunSucceed(ctx, params); err != nil {
 		return fmt.Errorf("record delivered run %d: %w", res.RunID, err)
 	}
+	names := make([]string, 0, len(res.Files))
+	for _, f := range res.Files {
+		err := q.RunFileAdd(ctx, store.RunFileAddParams{
+			RunID: res.RunID, Name: f.Name, Kind: f.Kind, Part: optional(f.Part), Rows: f.rowCount(),
+			Bytes: f.Bytes, Sha256: f.SHA256,
+		})
+		if err != nil {
+			return fmt.Errorf("record file %s of run %d: %w", f.Name, res.RunID, err)
+		}
+		names = append(names, f.Name)
+	}
+
 	fields := map[string]any{
 		"file": params.FileName, "destination": feed.DestinationName, "rows": res.Rows, "bytes": res.Bytes,
-		"sha256": params.Sha256, "view": feed.ViewName, "view_version": feed.ViewVersion,
+		"sha256": params.Sha256, "view": feed.ViewName, "view_version": feed.ViewVersion, "format": feed.Format,
+	}
+	if len(names) > 1 {
+		fields["files"] = names
 	}
 	if res.Window != nil {
 		fields["window"] = res.Window
 	}
+	if res.ControlNumber != 0 {
+		fields["control_number"] = res.ControlNumber
+	}
 	detail, _ := json.Marshal(fields)
-	err := q.AuditAppend(ctx, store.AuditAppendParams{
+	err = q.AuditAppend(ctx, store.AuditAppendParams{
 		Action: action, PartnerID: &feed.PartnerID, FeedID: &feed.FeedID, RunID: &res.RunID, Detail: detail,
 	})
 	if err != nil {
 		return fmt.Errorf("audit delivered run %d: %w", res.RunID, err)
 	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("record delivered run %d: %w", res.RunID, err)
+	}
 	return nil
 }
 
-type delivery struct {
-	fileName    string
-	rows, bytes int64
-	sha256      string
-}
-
-// deliver streams the snapshot's COPY into the destination as name and ends
-// the snapshot's transaction. An incremental run with nothing new and the
-// feed's empty_window skip opens no destination and returns no file name.
-func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByIDRow, name string,
-	cfg pipeline.Config, runID int64, start time.Time) (delivery, error) {
+// deliver writes the run's data files from the snapshot, records the
+// members they disclosed in the snapshot's transaction, delivers the
+// manifests and the trigger file, and commits the transaction. It returns
+// the delivered files in delivery order. An incremental run with nothing
+// new and the feed's empty_window skip opens no destination and returns no
+// file.
+func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByIDRow, pl *plan,
+	info format.Info, runID int64, start time.Time, res *Result) ([]File, error) {
 	defer snap.tx.Rollback(context.WithoutCancel(ctx))
 
 	if snap.window != nil && snap.window.Empty() && feed.EmptyWindow == "skip" {
 		if err := snap.tx.Commit(ctx); err != nil {
-			return delivery{}, fmt.Errorf("end extract transaction: %w", err)
+			return nil, fmt.Errorf("end extract transaction: %w", err)
 		}
-		return delivery{}, nil
+		return nil, nil
 	}
 
-	dest, err := r.openDestination(ctx, feed.DestinationKind, feed.DestinationConfig)
+	dest, err := r.openDestination(ctx, feed)
 	if err != nil {
-		return delivery{}, fmt.Errorf("open destination %s of feed %s: %w", feed.DestinationName, feed.Name, err)
+		return nil, fmt.Errorf("open destination %s of feed %s: %w", feed.DestinationName, feed.Name, err)
 	}
 	defer dest.Close()
 
-	upload, err := dest.Create(ctx, name)
-	if err != nil {
-		return delivery{}, fmt.Errorf("create %s: %w", name, err)
-	}
-	pipe, err := pipeline.New(upload, cfg)
-	if err != nil {
-		_ = upload.Abort()
-		return delivery{}, permanent(fmt.Errorf("build pipeline: %w", err))
-	}
-
-	stop := r.reportProgress(runID, pipe, start)
-	tag, err := snap.tx.Conn().PgConn().CopyTo(ctx, pipe, snap.copySQL)
-	stop()
-	if err != nil {
-		pipe.Abort(err)
-		_ = upload.Abort()
-		return delivery{}, classifySQL(fmt.Errorf("copy view %s: %w", snap.view, err))
-	}
-	if err := pipe.Close(); err != nil {
-		_ = upload.Abort()
-		return delivery{}, fmt.Errorf("finish %s: %w", name, err)
-	}
-	if err := upload.Commit(ctx, pipe.OutputBytes()); err != nil {
-		_ = upload.Abort()
-		return delivery{}, fmt.Errorf("commit %s: %w", name, err)
-	}
-	if err := snap.tx.Commit(ctx); err != nil {
-		return delivery{}, fmt.Errorf("end extract transaction: %w", err)
-	}
-	return delivery{fileName: name, rows: tag.RowsAffected(), bytes: pipe.OutputBytes(), sha256: pipe.SHA256()}, nil
-}
-
-// Window is the watermark window of an incremental run: the rows whose
-// Column value is after From (from the first row when From is nil) and at
-// most To. To equals From, or both are nil, when there was nothing new.
-// Values are text in the column type's output format, read in a session
-// with TimeZone UTC and DateStyle ISO.
-type Window struct {
-	Column string  `json:"column"`
-	From   *string `json:"from"`
-	To     *string `json:"to"`
-}
-
-// Empty reports whether the window holds no rows.
-func (w *Window) Empty() bool {
-	return w.To == nil || (w.From != nil && *w.From == *w.To)
-}
-
-func storeWindow(ctx context.Context, q *store.Queries, runID int64, w *Window) error {
-	body, err := json.Marshal(w)
-	if err != nil {
-		return err
-	}
-	_, err = q.RunSetWindow(context.WithoutCancel(ctx), store.RunSetWindowParams{RunID: runID, WatermarkWindow: body})
-	return err
-}
-
-// snapshot is an open extract transaction, as the partner, with the COPY
-// statement that reads the run's rows in it.
-type snapshot struct {
-	tx      pgx.Tx
-	view    string
-	viewSQL string
-	copySQL string
-	// window is the run's watermark window: the stored one, or the one read
-	// in this transaction at the first attempt.
-	window *Window
-}
-
-// openSnapshot begins the REPEATABLE READ read-only transaction of a run on
-// conn, becomes the partner's role, and works out what to COPY. The caller
-// ends the transaction.
-func openSnapshot(ctx context.Context, conn *pgxpool.Conn, feed store.FeedByIDRow, run store.AxtractRun) (*snapshot, error) {
-	// Rows of transactions still open now may commit later with watermark
-	// values below the newest in this snapshot, so the window stops short of
-	// them.
-	// The bound is read before the snapshot exists, so it also covers
-	// transactions that commit between the two.
-	var openSince *time.Time
-	if feed.WatermarkColumn != nil && run.WatermarkWindow == nil {
-		err := conn.QueryRow(ctx, `SELECT min(xact_start) FROM pg_stat_activity
-			WHERE datname = current_database() AND backend_type = 'client backend'
-			  AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL`).Scan(&openSince)
+	var files []File
+	for _, part := range pl.parts {
+		f, err := r.writePart(ctx, snap, dest, feed.PartnerSlug, part, info, runID, start, res)
 		if err != nil {
-			return nil, fmt.Errorf("read open transactions: %w", err)
+			return nil, err
+		}
+		files = append(files, f)
+	}
+
+	// Right after the COPYs, in their snapshot, so the record lists exactly
+	// the members whose rows the files hold, and commits with them.
+	for _, view := range pl.disclosureViews {
+		if err := recordDisclosures(ctx, snap, runID, feed.PartnerSlug, view); err != nil {
+			return nil, err
 		}
 	}
 
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	extra, err := r.deliverSidecars(ctx, dest, feed, pl, snap, info, files)
 	if err != nil {
-		return nil, fmt.Errorf("begin extract transaction: %w", err)
-	}
-	snap, err := prepareSnapshot(ctx, tx, feed, run, openSince)
-	if err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	return snap, nil
-}
+	files = append(files, extra...)
 
-func prepareSnapshot(ctx context.Context, tx pgx.Tx, feed store.FeedByIDRow, run store.AxtractRun, openSince *time.Time) (*snapshot, error) {
-	var roleName string
-	if err := tx.QueryRow(ctx, "SELECT axtract.partner_role($1)", feed.PartnerSlug).Scan(&roleName); err != nil {
-		return nil, fmt.Errorf("look up role of partner %s: %w", feed.PartnerSlug, err)
+	if err := snap.tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("end extract transaction: %w", err)
 	}
-	role := pgx.Identifier{roleName}
-	snap := &snapshot{tx: tx, view: pgx.Identifier{"partner_" + feed.PartnerSlug, feed.ViewName}.Sanitize()}
-
-	// Same settings for every worker, so values print the same whatever the
-	// server's defaults are. Then become the partner: from here on the
-	// session reads exactly what a partner login would.
-	for _, stmt := range []string{
-		"SET LOCAL TimeZone = 'UTC'",
-		"SET LOCAL DateStyle = 'ISO, YMD'",
-		"SET LOCAL IntervalStyle = 'iso_8601'",
-		"SET LOCAL extra_float_digits = 1",
-		"SET LOCAL ROLE " + role.Sanitize(),
-	} {
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("prepare extract session (%s): %w", stmt, err)
-		}
-	}
-	err := tx.QueryRow(ctx, "SELECT pg_get_viewdef($1::regclass, true)", snap.view).Scan(&snap.viewSQL)
-	if err != nil {
-		return nil, classifySQL(fmt.Errorf("read definition of view %s: %w", snap.view, err))
-	}
-
-	where := ""
-	switch {
-	case run.WatermarkWindow != nil:
-		snap.window = &Window{}
-		if err := json.Unmarshal(run.WatermarkWindow, snap.window); err != nil {
-			return nil, permanent(fmt.Errorf("read watermark window of run %d: %w", run.RunID, err))
-		}
-	case feed.WatermarkColumn != nil:
-		snap.window, err = readWindow(ctx, tx, snap.view, *feed.WatermarkColumn, feed.Watermark, openSince)
-		if err != nil {
-			return nil, err
-		}
-	}
-	if snap.window != nil {
-		where, err = windowPredicate(ctx, tx, snap.window)
-		if err != nil {
-			return nil, err
-		}
-	}
-	snap.copySQL = fmt.Sprintf("COPY (SELECT * FROM %s%s) TO STDOUT WITH (FORMAT csv, HEADER true)", snap.view, where)
-	return snap, nil
-}
-
-// readWindow reads the window of a run's first attempt: from the feed's
-// watermark up to the newest value of column in the snapshot, short of
-// openSince for a timestamptz column.
-func readWindow(ctx context.Context, tx pgx.Tx, view, column string, watermark *string, openSince *time.Time) (*Window, error) {
-	var isTimestamptz bool
-	err := tx.QueryRow(ctx, `SELECT atttypid = 'timestamptz'::regtype FROM pg_attribute
-		WHERE attrelid = $1::regclass AND attname = $2 AND attnum > 0 AND NOT attisdropped`, view, column).Scan(&isTimestamptz)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, permanent(fmt.Errorf("watermark column %s is not a column of view %s; define the feed again with one the view selects", column, view))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look up watermark column %s of view %s: %w", column, view, err)
-	}
-
-	var conditions []string
-	if watermark != nil {
-		c, err := literalCondition(ctx, tx, column, ">", *watermark)
-		if err != nil {
-			return nil, err
-		}
-		conditions = append(conditions, c)
-	}
-	if isTimestamptz && openSince != nil {
-		c, err := literalCondition(ctx, tx, column, "<", openSince.UTC().Format(time.RFC3339Nano))
-		if err != nil {
-			return nil, err
-		}
-		conditions = append(conditions, c)
-	}
-	query := fmt.Sprintf("SELECT max(%s)::text FROM %s", pgx.Identifier{column}.Sanitize(), view)
-	if len(conditions) > 0 {
-		query += " WHERE " + strings.Join(conditions, " AND ")
-	}
-	w := &Window{Column: column, From: watermark}
-	if err := tx.QueryRow(ctx, query).Scan(&w.To); err != nil {
-		return nil, classifySQL(fmt.Errorf("read watermark of view %s: %w", view, err))
-	}
-	if w.To == nil {
-		w.To = watermark
-	}
-	return w, nil
-}
-
-// windowPredicate returns the WHERE clause that selects the window's rows.
-func windowPredicate(ctx context.Context, tx pgx.Tx, w *Window) (string, error) {
-	if w.Empty() {
-		return " WHERE false", nil
-	}
-	upper, err := literalCondition(ctx, tx, w.Column, "<=", *w.To)
-	if err != nil {
-		return "", err
-	}
-	if w.From == nil {
-		return " WHERE " + upper, nil
-	}
-	lower, err := literalCondition(ctx, tx, w.Column, ">", *w.From)
-	if err != nil {
-		return "", err
-	}
-	return " WHERE " + lower + " AND " + upper, nil
-}
-
-// literalCondition returns "column op 'value'" with the identifier and the
-// literal quoted by PostgreSQL's format(), because COPY takes no bind
-// parameters. The literal has no type, so it takes the column's type. op is
-// one of this file's constant comparison operators.
-func literalCondition(ctx context.Context, tx pgx.Tx, column, op, value string) (string, error) {
-	var c string
-	if err := tx.QueryRow(ctx, "SELECT format('%I "+op+" %L', $1::text, $2::text)", column, value).Scan(&c); err != nil {
-		return "", fmt.Errorf("quote watermark condition on %s: %w", column, err)
-	}
-	return c, nil
+	return files, nil
 }
 
 func (r *Runner) reportProgress(runID int64, pipe *pipeline.Pipeline, start time.Time) func() {
@@ -552,31 +425,11 @@ func (r *Runner) reportProgress(runID int64, pipe *pipeline.Pipeline, start time
 	}
 }
 
-func (r *Runner) recipient(ctx context.Context, q *store.Queries, partnerID int64, slug string) (*pipeline.Recipient, string, error) {
-	key, err := q.PartnerKeyNewest(ctx, partnerID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, "", permanent(fmt.Errorf("partner %s has no OpenPGP key; add one with axtract partner key add %s FILE, or set the feed's encrypt option to false", slug, slug))
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("load key of partner %s: %w", slug, err)
-	}
-	now := r.now()
-	recipient, err := pipeline.ParseRecipient(key.Armored, now)
-	if err != nil {
-		return nil, "", permanent(fmt.Errorf("key %s of partner %s: %w", key.Fingerprint, slug, err))
-	}
-	warning := ""
-	if soon, at := recipient.ExpiresSoon(now); soon {
-		warning = fmt.Sprintf("key %s of partner %s expires on %s", key.Fingerprint, slug, at.Format(time.DateOnly))
-	}
-	return recipient, warning, nil
-}
-
-func (r *Runner) openDestination(ctx context.Context, kind string, config []byte) (deliver.Destination, error) {
+func (r *Runner) openDestination(ctx context.Context, feed store.FeedByIDRow) (deliver.Destination, error) {
 	if r.OpenDestination != nil {
-		return r.OpenDestination(ctx, kind, config)
+		return r.OpenDestination(ctx, feed.DestinationKind, feed.DestinationConfig)
 	}
-	return OpenDestination(ctx, kind, config)
+	return OpenPartnerDestination(ctx, feed.DestinationKind, feed.DestinationConfig, feed.PartnerSlug)
 }
 
 func (r *Runner) logger() *slog.Logger {
@@ -591,23 +444,6 @@ func (r *Runner) now() time.Time {
 		return time.Now()
 	}
 	return r.Now()
-}
-
-// FileName expands a feed's file name template: {feed}, {partner}, {run}
-// and {slot}. A slot prints in UTC as 20060102T150405Z, with microseconds
-// (20060102T150405.000123Z) when it has a fraction, as on-demand runs do, so
-// two runs of one feed never share a name unless the template drops {slot}.
-func FileName(template, feed, partner string, slot time.Time, runID int64) string {
-	slotText := slot.UTC().Format("20060102T150405Z")
-	if slot.Nanosecond() != 0 {
-		slotText = slot.UTC().Format("20060102T150405.000000Z")
-	}
-	return strings.NewReplacer(
-		"{feed}", feed,
-		"{partner}", partner,
-		"{run}", strconv.FormatInt(runID, 10),
-		"{slot}", slotText,
-	).Replace(template)
 }
 
 // classifySQL marks errors a retry cannot fix, such as a missing view or a

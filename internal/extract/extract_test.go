@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -195,8 +196,9 @@ func TestRunDeliversConsentFilteredFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := b.files(t); !slices.Equal(got, []string{res.FileName}) {
-		t.Fatalf("server files = %v, want only %s", got, res.FileName)
+	manifest := strings.TrimSuffix(res.FileName, ".csv.zst.pgp") + ".manifest.json"
+	if got := b.files(t); !slices.Equal(got, []string{res.FileName, manifest}) {
+		t.Fatalf("server files = %v, want only %s and %s", got, res.FileName, manifest)
 	}
 	records := b.readDelivered(t, res.FileName)
 	header, rows := records[0], records[1:]
@@ -331,12 +333,12 @@ func TestRunCutMidwayLeavesNoFinalFile(t *testing.T) {
 	}
 	var final []string
 	for _, name := range b.files(t) {
-		if name[0] != '.' {
+		if name[0] != '.' && !strings.HasSuffix(name, ".manifest.json") {
 			final = append(final, name)
 		}
 	}
 	if !slices.Equal(final, []string{res.FileName}) {
-		t.Errorf("final files after retry = %v, want exactly %s", final, res.FileName)
+		t.Errorf("final data files after retry = %v, want exactly %s", final, res.FileName)
 	}
 	if rows := b.readDelivered(t, res.FileName); int64(len(rows)-1) != b.countAsPartner(t) {
 		t.Errorf("retried file has %d rows, want %d", len(rows)-1, b.countAsPartner(t))
@@ -382,8 +384,8 @@ func TestRunOfDeliveredRunDeliversNothing(t *testing.T) {
 	if calls.Load() != 0 {
 		t.Error("second run streamed data")
 	}
-	if got := b.files(t); len(got) != 1 {
-		t.Errorf("server files = %v, want one", got)
+	if got := b.files(t); len(got) != 2 {
+		t.Errorf("server files = %v, want the data file and its manifest", got)
 	}
 }
 

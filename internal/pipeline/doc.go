@@ -1,7 +1,8 @@
-// Package pipeline turns the byte stream of a feed (the output of a COPY)
-// into the file a partner receives. The stream is optionally compressed with
-// gzip or zstd, then optionally encrypted to the partner's OpenPGP key, and
-// written to a destination such as an SFTP upload.
+// Package pipeline turns the byte stream of a feed (the output of a COPY or
+// of a format writer) into the file a partner receives. The stream is
+// optionally compressed with gzip or zstd or packed into a zip archive, then
+// optionally encrypted to the partner's OpenPGP key and signed with the
+// instance's key, and written to a destination such as an SFTP upload.
 //
 // # Concurrency and memory
 //
@@ -18,7 +19,8 @@
 //
 // ParseRecipient validates a partner's armored public key on its own, so the
 // caller can fail a feed whose key is expired, revoked or unable to encrypt
-// before its COPY starts. ExpiresSoon reports keys close to expiry.
+// before its COPY starts. LoadSigner does the same for the signing key.
+// ExpiresSoon reports keys close to expiry.
 //
 // # Errors
 //

@@ -20,6 +20,9 @@ const (
 	CompressionNone = "none"
 	CompressionGzip = "gzip"
 	CompressionZstd = "zstd"
+	// CompressionZip writes a zip archive holding one deflated entry, for
+	// partners whose tools open zip archives only.
+	CompressionZip = "zip"
 )
 
 // maxCompressionWorkers caps the goroutines that compress one feed. The
@@ -34,13 +37,25 @@ const zstdWindowSize = 1 << 20
 
 // Config selects the layers of a pipeline.
 type Config struct {
-	// Compression is CompressionNone, CompressionGzip or CompressionZstd. The
-	// empty string means CompressionNone.
+	// Compression is CompressionNone, CompressionGzip, CompressionZstd or
+	// CompressionZip. The empty string means CompressionNone.
 	Compression string
+
+	// ZipEntry is the name of the file inside the archive when Compression is
+	// CompressionZip, usually the data file's name. Required for zip.
+	ZipEntry string
 
 	// Recipient is the OpenPGP key, from ParseRecipient, that the output is
 	// encrypted to. Nil writes the (compressed) data without encryption.
 	Recipient *Recipient
+
+	// Signer, when set, signs the encrypted message with this private key,
+	// from LoadSigner or ParseSigner. It needs a Recipient.
+	Signer *Signer
+
+	// Now is the time written into OpenPGP packets and the zip entry, and
+	// the time at which the keys must be valid. Zero means time.Now.
+	Now time.Time
 }
 
 // Validate returns an error when the configuration names an unknown
@@ -49,18 +64,28 @@ type Config struct {
 func (c Config) Validate() error {
 	switch c.Compression {
 	case "", CompressionNone, CompressionGzip, CompressionZstd:
+	case CompressionZip:
+		if c.ZipEntry == "" {
+			return errors.New("zip compression needs ZipEntry, the name of the file inside the archive")
+		}
 	default:
-		return fmt.Errorf("invalid compression %q: want %q, %q or %q",
-			c.Compression, CompressionNone, CompressionGzip, CompressionZstd)
+		return fmt.Errorf("invalid compression %q: want %q, %q, %q or %q",
+			c.Compression, CompressionNone, CompressionGzip, CompressionZstd, CompressionZip)
 	}
 	if c.Recipient != nil && c.Recipient.entity == nil {
 		return errors.New("invalid recipient: no key loaded (create the Recipient with ParseRecipient)")
 	}
+	if c.Signer != nil && c.Signer.entity == nil {
+		return errors.New("invalid signer: no key loaded (create the Signer with LoadSigner or ParseSigner)")
+	}
+	if c.Signer != nil && c.Recipient == nil {
+		return errors.New("signing needs encryption: set a Recipient, or leave Signer nil")
+	}
 	return nil
 }
 
-// Extension returns the file name suffix for the layers cfg selects: ".gz"
-// or ".zst" for compression, then ".pgp" for encryption. It returns "" for an
+// Extension returns the file name suffix for the layers cfg selects: ".gz",
+// ".zst" or ".zip" for compression, then ".pgp" for encryption. It returns "" for an
 // uncompressed, unencrypted feed and for an invalid compression.
 func Extension(cfg Config) string {
 	ext := ""
@@ -69,6 +94,8 @@ func Extension(cfg Config) string {
 		ext = ".gz"
 	case CompressionZstd:
 		ext = ".zst"
+	case CompressionZip:
+		ext = ".zip"
 	}
 	if cfg.Recipient != nil {
 		ext += ".pgp"
@@ -99,7 +126,8 @@ type Pipeline struct {
 }
 
 // New starts a pipeline that writes to dst. When cfg has a Recipient, New
-// checks that its key can still encrypt and writes the OpenPGP headers. dst
+// checks that its key can still encrypt, and a Signer's that it can still
+// sign, and writes the OpenPGP headers. dst
 // is written from a goroutine of the pipeline, one call at a time, and is not
 // closed by it.
 func New(dst io.Writer, cfg Config) (*Pipeline, error) {
@@ -107,12 +135,16 @@ func New(dst io.Writer, cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	p := &Pipeline{out: &output{dst: dst, hash: sha256.New()}}
+	now := cfg.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 
 	// Layers are stacked from the destination upwards, each with a stage in
 	// front of it so that it runs on its own goroutine.
 	p.push(newStage(p.out))
 	if cfg.Recipient != nil {
-		encryptor, err := newEncryptor(p.layers[0], cfg.Recipient, time.Now())
+		encryptor, err := newEncryptor(p.layers[0], cfg.Recipient, cfg.Signer, now)
 		if err != nil {
 			p.release(0, err)
 			return nil, err
@@ -138,6 +170,14 @@ func New(dst io.Writer, cfg Config) (*Pipeline, error) {
 		if err != nil {
 			p.release(0, err)
 			return nil, fmt.Errorf("start zstd compression: %w", err)
+		}
+		p.push(compressor)
+		p.push(newStage(compressor))
+	case CompressionZip:
+		compressor, err := newZipWriter(p.layers[0], cfg.ZipEntry, now)
+		if err != nil {
+			p.release(0, err)
+			return nil, err
 		}
 		p.push(compressor)
 		p.push(newStage(compressor))

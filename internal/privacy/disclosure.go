@@ -47,8 +47,8 @@ type Window struct {
 // defined the view, as the AxTract service role is.
 //
 // The transaction must be READ WRITE; a read-only one fails with
-// ErrReadOnly before anything is read. Recording a run again replaces its
-// record.
+// ErrReadOnly before anything is read. A run that reads several views
+// records each; recording a run's view again replaces that view's record.
 func RecordDisclosures(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName string) (int64, error) {
 	return record(ctx, tx, runID, partnerSlug, viewName, nil)
 }

@@ -25,6 +25,10 @@ SELECT
     f.watermark_column,
     f.watermark,
     f.empty_window,
+    f.format_options,
+    f.sign,
+    f.manifest,
+    f.trigger_suffix,
     p.partner_id,
     p.slug AS partner_slug,
     v.name AS view_name,
@@ -53,6 +57,10 @@ type FeedByIDRow struct {
 	WatermarkColumn   *string
 	Watermark         *string
 	EmptyWindow       string
+	FormatOptions     []byte
+	Sign              bool
+	Manifest          bool
+	TriggerSuffix     *string
 	PartnerID         int64
 	PartnerSlug       string
 	ViewName          string
@@ -80,6 +88,10 @@ func (q *Queries) FeedByID(ctx context.Context, feedID int64) (FeedByIDRow, erro
 		&i.WatermarkColumn,
 		&i.Watermark,
 		&i.EmptyWindow,
+		&i.FormatOptions,
+		&i.Sign,
+		&i.Manifest,
+		&i.TriggerSuffix,
 		&i.PartnerID,
 		&i.PartnerSlug,
 		&i.ViewName,

@@ -34,6 +34,33 @@ func (q *Queries) AuditAppend(ctx context.Context, arg AuditAppendParams) error 
 	return err
 }
 
+const runControlNumberTake = `-- name: RunControlNumberTake :one
+WITH taken AS (
+    INSERT INTO axtract.partner_control_number AS c (partner_id, last_value)
+    SELECT f.partner_id, 1
+    FROM axtract.run r
+    JOIN axtract.feed f ON f.feed_id = r.feed_id
+    WHERE r.run_id = $1
+      AND r.control_number IS NULL
+    ON CONFLICT (partner_id) DO UPDATE SET last_value = c.last_value + 1
+    RETURNING last_value
+)
+UPDATE axtract.run AS u
+SET control_number = (SELECT last_value FROM taken)
+WHERE u.run_id = $1
+  AND u.control_number IS NULL
+RETURNING u.control_number::bigint
+`
+
+// Gives a run the next interchange control number of its partner. Returns
+// no row when the run already has one, which its retries then reuse.
+func (q *Queries) RunControlNumberTake(ctx context.Context, runID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, runControlNumberTake, runID)
+	var u_control_number int64
+	err := row.Scan(&u_control_number)
+	return u_control_number, err
+}
+
 const runCreate = `-- name: RunCreate :one
 INSERT INTO axtract.run (feed_id, slot, trigger)
 VALUES ($1, $2, $3)
@@ -56,8 +83,88 @@ func (q *Queries) RunCreate(ctx context.Context, arg RunCreateParams) (int64, er
 	return run_id, err
 }
 
+const runFileAdd = `-- name: RunFileAdd :exec
+INSERT INTO axtract.run_file (run_id, name, kind, part, rows, bytes, sha256)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+`
+
+type RunFileAddParams struct {
+	RunID  int64
+	Name   string
+	Kind   string
+	Part   *string
+	Rows   *int64
+	Bytes  int64
+	Sha256 string
+}
+
+// Records one file a run delivered, in the transaction that marks the run
+// succeeded.
+func (q *Queries) RunFileAdd(ctx context.Context, arg RunFileAddParams) error {
+	_, err := q.db.Exec(ctx, runFileAdd,
+		arg.RunID,
+		arg.Name,
+		arg.Kind,
+		arg.Part,
+		arg.Rows,
+		arg.Bytes,
+		arg.Sha256,
+	)
+	return err
+}
+
+const runFileList = `-- name: RunFileList :many
+SELECT
+    name,
+    kind,
+    part,
+    rows,
+    bytes,
+    sha256
+FROM axtract.run_file
+WHERE run_id = $1
+ORDER BY file_id
+`
+
+type RunFileListRow struct {
+	Name   string
+	Kind   string
+	Part   *string
+	Rows   *int64
+	Bytes  int64
+	Sha256 string
+}
+
+// Lists the files of a run in delivery order.
+func (q *Queries) RunFileList(ctx context.Context, runID int64) ([]RunFileListRow, error) {
+	rows, err := q.db.Query(ctx, runFileList, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RunFileListRow
+	for rows.Next() {
+		var i RunFileListRow
+		if err := rows.Scan(
+			&i.Name,
+			&i.Kind,
+			&i.Part,
+			&i.Rows,
+			&i.Bytes,
+			&i.Sha256,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runGet = `-- name: RunGet :one
-SELECT run_id, feed_id, slot, trigger, status, attempts, view_version, view_sql, file_name, rows, bytes, sha256, error, started_at, finished_at, created_at, job_id, watermark_window, deadline_at, late_at FROM axtract.run WHERE run_id = $1
+SELECT run_id, feed_id, slot, trigger, status, attempts, view_version, view_sql, file_name, rows, bytes, sha256, error, started_at, finished_at, created_at, job_id, watermark_window, deadline_at, late_at, control_number FROM axtract.run WHERE run_id = $1
 `
 
 func (q *Queries) RunGet(ctx context.Context, runID int64) (AxtractRun, error) {
@@ -84,6 +191,7 @@ func (q *Queries) RunGet(ctx context.Context, runID int64) (AxtractRun, error) {
 		&i.WatermarkWindow,
 		&i.DeadlineAt,
 		&i.LateAt,
+		&i.ControlNumber,
 	)
 	return i, err
 }

@@ -1,0 +1,197 @@
+package extract
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/axtract/axtract/internal/deliver"
+	"github.com/axtract/axtract/internal/format"
+	"github.com/axtract/axtract/internal/pipeline"
+	"github.com/axtract/axtract/internal/privacy"
+)
+
+// writePart streams one part's view through its format and pipeline into
+// the destination and gives the file its final name.
+func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Destination, slug string, part plannedPart,
+	info format.Info, runID int64, start time.Time, res *Result) (File, error) {
+	upload, err := dest.Create(ctx, part.name)
+	if err != nil {
+		return File{}, fmt.Errorf("create %s: %w", part.name, err)
+	}
+	pipe, err := pipeline.New(upload, part.cfg)
+	if err != nil {
+		_ = upload.Abort()
+		return File{}, permanent(fmt.Errorf("build pipeline: %w", err))
+	}
+
+	view := pgx.Identifier{"partner_" + slug, part.view}.Sanitize()
+	stop := r.reportProgress(runID, pipe, start)
+	rows, counts, err := copyPart(ctx, snap, view, part, pipe, info)
+	stop()
+	if err != nil {
+		pipe.Abort(err)
+		_ = upload.Abort()
+		return File{}, err
+	}
+	if err := pipe.Close(); err != nil {
+		_ = upload.Abort()
+		return File{}, fmt.Errorf("finish %s: %w", part.name, err)
+	}
+	if err := upload.Commit(ctx, pipe.OutputBytes()); err != nil {
+		_ = upload.Abort()
+		return File{}, fmt.Errorf("commit %s: %w", part.name, err)
+	}
+	if warnings := countWarnings(part, counts); len(warnings) > 0 {
+		r.logger().Warn("format writer reported counts", "run_id", runID, "file", part.name, "counts", counts)
+		res.Warnings = append(res.Warnings, warnings...)
+	}
+	return File{Name: part.name, Kind: FileData, Part: part.part, Rows: rows, Bytes: pipe.OutputBytes(), SHA256: pipe.SHA256(),
+		counts: counts}, nil
+}
+
+// copyPart runs the COPY of one part into pipe and returns the rows it
+// read and the writer's counts. The csv format takes PostgreSQL's own CSV
+// output, which needs no decoding. Every other format reads COPY's text
+// format through a Decoder into its Writer.
+func copyPart(ctx context.Context, snap *snapshot, view string, part plannedPart, pipe io.Writer,
+	info format.Info) (int64, map[string]int64, error) {
+	conn := snap.tx.Conn().PgConn()
+	if part.format.Kind() == "csv" {
+		tag, err := conn.CopyTo(ctx, pipe, snap.copySQL(view, true))
+		if err != nil {
+			return 0, nil, classifySQL(fmt.Errorf("copy view %s: %w", view, err))
+		}
+		return tag.RowsAffected(), nil, nil
+	}
+
+	cols, err := format.ColumnsOf(ctx, snap.tx, view)
+	if err != nil {
+		return 0, nil, classifySQL(fmt.Errorf("read columns of view %s: %w", view, err))
+	}
+	out := &sink{w: pipe}
+	w, err := part.format.NewWriter(out, cols, info)
+	if err != nil {
+		return 0, nil, permanent(fmt.Errorf("start %s file %s: %w", part.format.Kind(), part.name, err))
+	}
+	dec := format.NewDecoder(w, len(cols))
+	tag, err := conn.CopyTo(ctx, dec, snap.sortedCopySQL(view, false, sortColumn(part.orderBy, cols)))
+	if err == nil {
+		err = dec.Close()
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		return 0, nil, classifyWrite(ctx, fmt.Errorf("write view %s as %s: %w", view, part.format.Kind(), err), out)
+	}
+	var counts map[string]int64
+	if c, ok := w.(format.Counter); ok {
+		counts = c.Counts()
+	}
+	return tag.RowsAffected(), counts, nil
+}
+
+// sink records whether the pipeline failed, so that an error of the
+// pipeline can be distinguished from one of the format writer.
+type sink struct {
+	w      io.Writer
+	failed bool
+}
+
+func (s *sink) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.failed = true
+	}
+	return n, err
+}
+
+// classifyWrite marks an error of a format writer as permanent: the same
+// rows give the same error again. Errors of the server, of the pipeline or
+// its destination, and cancellation stay retryable unless classifySQL
+// marks them permanent.
+func classifyWrite(ctx context.Context, err error, out *sink) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr):
+		return classifySQL(err)
+	case out.failed, ctx.Err() != nil:
+		return err
+	}
+	return permanent(err)
+}
+
+// countWarnings turns a writer's nonzero counts, such as values a
+// fixed-width layout truncated, into run warnings.
+func countWarnings(part plannedPart, counts map[string]int64) []string {
+	keys := make([]string, 0, len(counts))
+	for k, n := range counts {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var warnings []string
+	for _, k := range keys {
+		warnings = append(warnings, fmt.Sprintf("%s: %s %d", part.name, strings.ReplaceAll(k, "_", " "), counts[k]))
+	}
+	return warnings
+}
+
+// recordDisclosures records the members whose rows the run read from view,
+// in the extract's transaction.
+func recordDisclosures(ctx context.Context, snap *snapshot, runID int64, slug, view string) error {
+	var err error
+	if snap.window != nil {
+		w := privacy.Window{Column: snap.window.Column, From: snap.window.From, To: snap.window.To}
+		_, err = privacy.RecordWindowDisclosures(ctx, snap.tx, runID, slug, view, w)
+	} else {
+		_, err = privacy.RecordDisclosures(ctx, snap.tx, runID, slug, view)
+	}
+	if err != nil {
+		return classifySQL(err)
+	}
+	return nil
+}
+
+// putFile delivers a small file held in memory, as it is: manifests and
+// trigger files are neither compressed nor encrypted.
+func putFile(ctx context.Context, dest deliver.Destination, name, kind string, body []byte) (File, error) {
+	upload, err := dest.Create(ctx, name)
+	if err != nil {
+		return File{}, fmt.Errorf("create %s: %w", name, err)
+	}
+	if _, err := upload.Write(body); err != nil {
+		_ = upload.Abort()
+		return File{}, fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := upload.Commit(ctx, int64(len(body))); err != nil {
+		_ = upload.Abort()
+		return File{}, fmt.Errorf("commit %s: %w", name, err)
+	}
+	sum := sha256.Sum256(body)
+	return File{Name: name, Kind: kind, Bytes: int64(len(body)), SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// sortColumn returns the first of candidates that is a column of cols, or
+// "" when none is.
+func sortColumn(candidates []string, cols []format.Column) string {
+	for _, c := range candidates {
+		for _, col := range cols {
+			if col.Name == c {
+				return c
+			}
+		}
+	}
+	return ""
+}
