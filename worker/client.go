@@ -36,6 +36,8 @@ type Config struct {
 	RescueAfter time.Duration
 	// OnDelivered, when set, is called after each successful delivery.
 	OnDelivered func(*extract.Result)
+	// Channels sets up email notices and webhooks; see ChannelConfig.
+	Channels ChannelConfig
 }
 
 // NewClient returns a River client with AxTract's workers and the periodic
@@ -82,6 +84,7 @@ func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 				func() (river.JobArgs, *river.InsertOpts) { return PrivacyRefreshArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "axtract.privacy_refresh"}),
 		}
+		addChannelWorkers(workers, rc, cfg)
 	}
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), rc)
 	if err != nil {
