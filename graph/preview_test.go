@@ -1,0 +1,139 @@
+package graph
+
+import (
+	"slices"
+	"testing"
+)
+
+type previewResult struct {
+	ViewPreview struct {
+		Valid      bool
+		Validation []struct {
+			Code    string
+			Message string
+			Hint    *string
+		}
+		CompiledSQL *string
+		Columns     []struct{ Name, Type string }
+		Rows        [][]*string
+		Truncated   bool
+	}
+}
+
+const previewQuery = `query($p: String!, $s: JSON!, $n: Int) {
+	viewPreview(partner: $p, spec: $s, limit: $n) {
+		valid validation { code message hint } compiledSql columns { name type } rows truncated
+	}
+}`
+
+// persisted returns counts of what a preview must not leave behind.
+func persisted(t *testing.T, b *bundle) []int {
+	return []int{
+		count(t, b, `SELECT FROM axtract.partner_view`),
+		count(t, b, `SELECT FROM axtract.partner_view_version`),
+		count(t, b, `SELECT FROM axtract.audit_event`),
+		count(t, b, `SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname IN ('partner_acme', 'partner_beta', 'axtract_disclosure')`),
+		count(t, b, `SELECT FROM axtract.member_pseudonym`),
+		count(t, b, `SELECT FROM information_schema.column_privileges WHERE table_schema = 'mart'`),
+	}
+}
+
+func TestPreviewShowsConsentedRowsOnly(t *testing.T) {
+	b := setup(t)
+	before := persisted(t, b)
+
+	for name, spec := range map[string]map[string]any{
+		// The view owner already reads these columns (view roster).
+		"granted columns": {"dataset": "members", "columns": []string{"member_id", "first_name"}},
+		// gender is a column the owner has no grant on yet, so the preview
+		// defines the view, grants included, and rolls it all back.
+		"new column": {"dataset": "members", "columns": []string{"member_id", "gender"}},
+	} {
+		var got previewResult
+		b.ok(t, analyst, previewQuery, map[string]any{"p": "acme", "s": spec, "n": 100}).decode(t, &got)
+		p := got.ViewPreview
+		if !p.Valid {
+			t.Fatalf("%s: preview rejected: %+v", name, p.Validation)
+		}
+		if len(p.Columns) != 2 || p.Columns[0].Name != "member_id" || p.Columns[0].Type != "uuid" {
+			t.Errorf("%s: columns = %+v, want member_id uuid first", name, p.Columns)
+		}
+		var ids []string
+		for _, row := range p.Rows {
+			ids = append(ids, *row[0])
+		}
+		slices.Sort(ids)
+		if want := b.members[:10]; !slices.Equal(ids, want) {
+			t.Errorf("%s: preview shows members %v, want the 10 consented ones %v", name, ids, want)
+		}
+		if p.Truncated {
+			t.Errorf("%s: truncated with 10 rows under a limit of 100", name)
+		}
+	}
+
+	if after := persisted(t, b); !slices.Equal(before, after) {
+		t.Errorf("preview left changes behind: counts before %v, after %v", before, after)
+	}
+}
+
+func TestPreviewLimitAndTransforms(t *testing.T) {
+	b := setup(t)
+	var got previewResult
+	b.ok(t, analyst, previewQuery, map[string]any{"p": "beta", "s": map[string]any{
+		"dataset": "members", "profile": "safe_harbor",
+		"columns": []any{map[string]any{"column": "member_id", "as": "member_key", "transform": "pseudonym"},
+			map[string]any{"column": "birth_date", "as": "birth_year", "transform": "year"}},
+	}, "n": 3}).decode(t, &got)
+	p := got.ViewPreview
+	if !p.Valid || len(p.Rows) != 3 || !p.Truncated {
+		t.Fatalf("preview = valid %v, %d rows, truncated %v; want 3 rows of 10, truncated", p.Valid, len(p.Rows), p.Truncated)
+	}
+	for _, row := range p.Rows {
+		if row[0] == nil || slices.Contains(b.members, *row[0]) {
+			t.Errorf("member_key %v is empty or a real member id", row[0])
+		}
+		if row[1] == nil || len(*row[1]) != 4 {
+			t.Errorf("birth_year %v is not a year", row[1])
+		}
+	}
+}
+
+func TestPreviewValidationMessages(t *testing.T) {
+	b := setup(t)
+	cases := []struct {
+		name    string
+		partner string
+		spec    map[string]any
+		code    string
+	}{
+		// Research partners may not select direct identifiers.
+		{"minimum necessary", "beta", map[string]any{"dataset": "members", "columns": []string{"first_name"}}, "MINIMUM_NECESSARY"},
+		{"unknown dataset", "acme", map[string]any{"dataset": "nope", "columns": []string{"x"}}, "INVALID_SPEC"},
+		{"safe harbor profile", "beta", map[string]any{"dataset": "members", "profile": "safe_harbor",
+			"columns": []string{"birth_date"}}, "PROFILE"},
+		{"limited data set without agreement", "beta", map[string]any{"dataset": "members", "profile": "limited_data_set",
+			"columns": []string{"gender"}}, "DATA_USE_AGREEMENT"},
+	}
+	for _, c := range cases {
+		var got previewResult
+		b.ok(t, officer, previewQuery, map[string]any{"p": c.partner, "s": c.spec}).decode(t, &got)
+		p := got.ViewPreview
+		if p.Valid || len(p.Rows) != 0 {
+			t.Errorf("%s: valid %v with %d rows, want rejected", c.name, p.Valid, len(p.Rows))
+			continue
+		}
+		if len(p.Validation) != 1 || p.Validation[0].Code != c.code {
+			t.Errorf("%s: validation %+v, want code %s", c.name, p.Validation, c.code)
+		}
+	}
+
+	r := b.do(t, analyst, previewQuery, map[string]any{"p": "nosuch", "s": map[string]any{}})
+	if !r.hasCode(string(CodeNotFound)) {
+		t.Errorf("preview of unknown partner: codes %v, want NOT_FOUND", r.codes())
+	}
+	r = b.do(t, analyst, previewQuery, map[string]any{"p": "acme", "s": map[string]any{}, "n": 501})
+	if !r.hasCode(string(CodeValidation)) && !r.hasCode(string(CodeLimitExceeded)) {
+		t.Errorf("preview limit 501: codes %v, want VALIDATION or LIMIT_EXCEEDED", r.codes())
+	}
+}
