@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what AxTract's demo and tests need on a Debian or Ubuntu machine:
 # the PostgreSQL server binaries (AxTract starts a private cluster from them
-# when no server answers), OpenSSH's sshd for SFTP, GnuPG, zstd and the
-# pgaudit extension. It installs only what is missing, and on other systems
-# prints what to install instead.
+# when no server responds), OpenSSH's sshd for SFTP, GnuPG, zstd, the
+# pgaudit extension and Chromium, which the portal's browser tests drive
+# headless. It installs only what is missing, and on other systems prints
+# what to install instead.
 set -euo pipefail
 
 need=()
@@ -16,6 +17,8 @@ have_pg_server || need+=(postgresql postgresql-contrib)
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+# The portal's browser tests (internal/web) look for /usr/bin/chromium first.
+[ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   for dir in /usr/lib/postgresql/*/; do
     v=$(basename "$dir")

@@ -2,22 +2,45 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/axtract/axtract/graph"
+	"github.com/axtract/axtract/internal/auth"
 	"github.com/axtract/axtract/internal/extract"
 	"github.com/axtract/axtract/internal/metrics"
+	"github.com/axtract/axtract/internal/opsui"
+	"github.com/axtract/axtract/internal/pullapi"
+	"github.com/axtract/axtract/internal/web"
 	"github.com/axtract/axtract/worker"
 )
 
+// serveFlags are the flags of axtract serve that shape its HTTP server.
+type serveFlags struct {
+	addr        string
+	tlsCert     string
+	tlsKey      string
+	linkKeyFile string
+}
+
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "serve", "serve [flags]")
-	addr := fs.String("http-addr", envOr(env, "AXTRACT_HTTP_ADDR", "127.0.0.1:8480"), "address of the health and metrics endpoints (env AXTRACT_HTTP_ADDR)")
+	var hf serveFlags
+	fs.StringVar(&hf.addr, "http-addr", envOr(env, "AXTRACT_HTTP_ADDR", "127.0.0.1:8480"), "address of the portal, the APIs and the health and metrics endpoints (env AXTRACT_HTTP_ADDR)")
+	fs.StringVar(&hf.tlsCert, "tls-cert", env.Getenv("AXTRACT_TLS_CERT"), "PEM certificate chain; with --tls-key, serve HTTPS (env AXTRACT_TLS_CERT)")
+	fs.StringVar(&hf.tlsKey, "tls-key", env.Getenv("AXTRACT_TLS_KEY"), "PEM private key of --tls-cert (env AXTRACT_TLS_KEY)")
+	fs.StringVar(&hf.linkKeyFile, "link-key-file", env.Getenv("AXTRACT_LINK_KEY_FILE"), "file of at least 32 random bytes that signs download links; empty uses the key migrate stored in the database (env AXTRACT_LINK_KEY_FILE)")
 	workers := fs.Int("workers", 4, "jobs run at once by this process")
 	tick := fs.Duration("tick", 30*time.Second, "how often the scheduler looks for due slots")
 	guard := fs.Duration("guard-interval", 10*time.Second, "how often the session guard enforces partner logins' limits")
@@ -30,6 +53,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	if *guard <= 0 {
 		return usagef("--guard-interval must be positive")
+	}
+	if (hf.tlsCert == "") != (hf.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together: give both to serve HTTPS, or neither for plain HTTP")
+	}
+	var tlsConfig *tls.Config
+	if hf.tlsCert != "" {
+		cfg, err := pullapi.TLSConfig(hf.tlsCert, hf.tlsKey)
+		if err != nil {
+			return err
+		}
+		tlsConfig = cfg
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -50,22 +84,38 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 
-	listener, err := net.Listen("tcp", *addr)
+	handler, err := serverHandler(ctx, s.pool, client, s.logger, m, hf.linkKeyFile)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w; choose another with --http-addr", *addr, err)
+		return err
 	}
-	srv := &http.Server{Handler: m.Handler(s.pool), ReadHeaderTimeout: 5 * time.Second}
+	listener, err := net.Listen("tcp", hf.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w; choose another with --http-addr", hf.addr, err)
+	}
+	srv := pullapi.NewServer(hf.addr, handler, tlsConfig)
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	} else if !isLoopback(listener.Addr()) {
+		s.logger.Warn("serving plain HTTP on a non-loopback address; sign-in passwords and session cookies cross the network in clear, so give --tls-cert and --tls-key", "http_addr", listener.Addr().String())
+	}
 	go func() {
-		if err := srv.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("metrics server stopped", "error", err)
+		var err error
+		if tlsConfig != nil {
+			err = srv.ServeTLS(listener, "", "")
+		} else {
+			err = srv.Serve(listener)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("HTTP server stopped", "error", err)
 		}
 	}()
 
 	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	s.logger.Info("serving", "http_addr", listener.Addr().String(), "workers", *workers, "tick", tick.String(), "guard_interval", guard.String())
-	fmt.Fprintf(env.Stdout, "axtract serve: health and metrics on http://%s\n", listener.Addr())
+	s.logger.Info("serving", "url", scheme+"://"+listener.Addr().String(), "workers", *workers, "tick", tick.String(), "guard_interval", guard.String())
+	fmt.Fprintf(env.Stdout, "axtract serve: portal, APIs, health and metrics on %s://%s\n", scheme, listener.Addr())
 
 	<-ctx.Done()
 	s.logger.Info("shutting down")
@@ -76,4 +126,32 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("stop workers: %w", err)
 	}
 	return nil
+}
+
+// serverHandler assembles the portal and every API on one handler. The
+// River UI's background services run until ctx is done.
+func serverHandler(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], logger *slog.Logger, m *metrics.Metrics, linkKeyFile string) (http.Handler, error) {
+	accounts := auth.NewService(pool, auth.Options{Logger: logger})
+	files := pullapi.NewHandler(pool, pullapi.Options{Logger: logger, LinkKeyFile: linkKeyFile})
+	jobs, err := opsui.Handler(ctx, client, logger)
+	if err != nil {
+		return nil, fmt.Errorf("start the River UI: %w", err)
+	}
+	return web.New(web.Deps{
+		GraphQL: graph.NewHandler(pool, graph.Options{
+			Logger:      logger,
+			DownloadURL: web.DownloadLinks(pool, linkKeyFile, web.DefaultLinkTTL),
+		}),
+		Auth:     accounts.Routes(),
+		Session:  accounts.Middleware,
+		RiverUI:  jobs,
+		PullAPI:  files,
+		Download: files,
+		Health:   m.Handler(pool),
+	})
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }

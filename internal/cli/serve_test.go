@@ -2,10 +2,20 @@ package cli_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/axtract/axtract/internal/cli"
 	"github.com/axtract/axtract/internal/partner"
 	"github.com/axtract/axtract/internal/pgtest"
 )
@@ -139,8 +150,161 @@ func TestTwoServeProcessesDeliverSlotOnce(t *testing.T) {
 	if runs != slots || jobs != runs {
 		t.Errorf("runs = %d, distinct slots = %d, extract jobs = %d; want one run and one job per slot", runs, slots, jobs)
 	}
-	files, _ := filepath.Glob(filepath.Join(outDir, "acme-roster_*"))
+	// Each run also writes a manifest beside its data file; count the data.
+	files, _ := filepath.Glob(filepath.Join(outDir, "acme-roster_*.csv.gz"))
 	if len(files) != slots {
-		t.Errorf("delivered files = %v, want one per slot (%d)", files, slots)
+		t.Errorf("delivered data files = %v, want one per slot (%d)", files, slots)
+	}
+}
+
+// startServe starts axtract serve with args and returns the URL it prints.
+// The process is stopped when the test ends.
+func startServe(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start serve: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("log of serve:\n%s", stderr.String())
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve printed no address: %v", err)
+	}
+	return strings.TrimSpace(line[strings.LastIndex(line, " ")+1:])
+}
+
+// writeTestCert writes a self-signed certificate for 127.0.0.1 and its key,
+// and returns their paths and the pool that trusts the certificate.
+func writeTestCert(t *testing.T) (certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "axtract test"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	certFile = filepath.Join(dir, "cert.pem")
+	keyFile = filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	return certFile, keyFile, roots
+}
+
+func TestServeMountsPortalAndAPIsOverHTTPS(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	db := pgtest.New(t)
+	certFile, keyFile, roots := writeTestCert(t)
+	base := startServe(t, bin, "--database-url", db.DSN, "--http-addr", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile)
+	if !strings.HasPrefix(base, "https://127.0.0.1:") {
+		t.Fatalf("serve printed %q, want an https URL on 127.0.0.1", base)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+
+	cases := []struct {
+		method, path string
+		status       int
+		contains     string
+	}{
+		{"GET", "/", 200, `src="/assets/js/app.js"`},
+		{"GET", "/views/new", 200, `src="/assets/js/app.js"`},
+		{"GET", "/assets/app.css", 200, "--accent"},
+		{"GET", "/healthz", 200, "ok"},
+		{"GET", "/readyz", 200, "ok"},
+		{"GET", "/metrics", 200, "axtract_rows_delivered_total"},
+		{"GET", "/auth/session", 401, ""},
+		{"GET", "/api/v1/deliveries", 401, ""},
+		{"GET", "/download/1.1.1.bad", 403, "invalid_link"},
+	}
+	for _, c := range cases {
+		req, err := http.NewRequest(c.method, base+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.method, c.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s = %d, want %d; body %.200s", c.method, c.path, resp.StatusCode, c.status, body)
+		}
+		if c.contains != "" && !strings.Contains(string(body), c.contains) {
+			t.Errorf("%s %s body lacks %q", c.method, c.path, c.contains)
+		}
+		if got := resp.Header.Get("Strict-Transport-Security"); got == "" {
+			t.Errorf("%s %s has no Strict-Transport-Security header over HTTPS", c.method, c.path)
+		}
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s %s X-Content-Type-Options = %q, want nosniff", c.method, c.path, got)
+		}
+	}
+
+	// GraphQL without a session returns an error and no data.
+	resp, err := client.Post(base+"/graphql", "application/json", strings.NewReader(`{"query": "{ me { login } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && !strings.Contains(string(body), `"errors"`) {
+		t.Errorf("POST /graphql without a session = 200 with no errors: %s", body)
+	}
+	if strings.Contains(string(body), `"login":"`) {
+		t.Errorf("POST /graphql without a session returned an account: %s", body)
+	}
+}
+
+func TestServeRejectsHalfTLSConfig(t *testing.T) {
+	var stderr bytes.Buffer
+	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	code := cli.Run(context.Background(), []string{"serve", "--tls-cert", "/nonexistent/cert.pem"}, env)
+	if code != 2 {
+		t.Errorf("serve with --tls-cert alone exited %d, want 2 (usage)", code)
+	}
+	if !strings.Contains(stderr.String(), "--tls-key") {
+		t.Errorf("serve with --tls-cert alone printed %q, want it to name --tls-key", stderr.String())
 	}
 }
