@@ -33,6 +33,58 @@ type AxtractAccessSetting struct {
 	GuardPassAt *time.Time
 }
 
+// Portal accounts. docs/accounts.md lists what each role may do.
+type AxtractAccount struct {
+	AccountID int64
+	// Sign-in name: lowercase letters, digits, ., _, @ and -.
+	Login string
+	Role  string
+	// The partner whose deliveries a partner account sees; set for role partner only.
+	PartnerID *int64
+	// Argon2id hash in PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash) with a random salt per account; NULL for accounts that sign in through OpenID Connect only.
+	PasswordHash *string
+	OidcIssuer   *string
+	// The sub claim of the OpenID Connect provider oidc_issuer that signs this account in.
+	OidcSubject *string
+	Disabled    bool
+	// Failed sign-ins since first_failed_at; reset by a successful sign-in, a lockout or axtract.account_unlock.
+	FailedAttempts int32
+	// Start of the current failure window: the first failure that counts toward a lockout.
+	FirstFailedAt *time.Time
+	// Sign-in is refused until this time after too many failures.
+	LockedUntil *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Signed-in portal sessions. Only the SHA-256 of the session id is stored, so a copy of this table signs no one in.
+type AxtractAccountSession struct {
+	SessionHash []byte
+	AccountID   int64
+	CsrfToken   string
+	ClientAddr  string
+	CreatedAt   time.Time
+	LastSeenAt  time.Time
+	// End of the absolute lifetime; the idle timeout is counted from last_seen_at.
+	ExpiresAt time.Time
+}
+
+// Bearer tokens of the partner pull API. Only the SHA-256 of each token is stored: a token carries 256 random bits, so its hash cannot be reversed by guessing, and a fast hash lets each request find its token by index.
+type AxtractApiToken struct {
+	TokenID   int64
+	PartnerID int64
+	TokenHash []byte
+	// The first characters of the token, shown in listings so a partner can tell its tokens apart; too short to guess the rest from.
+	Prefix string
+	// What the token may do: list (GET /api/v1/deliveries) and download (GET /api/v1/files/ID).
+	Scopes     []string
+	Note       string
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+	CreatedAt  time.Time
+}
+
 // Append-only log of changes and disclosures. detail never holds member data or secrets.
 type AxtractAuditEvent struct {
 	EventID   int64
@@ -62,6 +114,13 @@ type AxtractCalendarDay struct {
 	Day         pgtype.Date
 	BusinessDay bool
 	Note        string
+}
+
+// Random keys of this AxTract instance. link signs portal download links with HMAC-SHA256; replacing it invalidates every link handed out.
+type AxtractChannelKey struct {
+	Name      string
+	Key       []byte
+	CreatedAt time.Time
 }
 
 // A privacy officer's approval for one partner to select one dataset column that its purpose of use does not allow, until expires_at.
@@ -148,7 +207,7 @@ type AxtractDestination struct {
 	MaxConcurrentRuns *int32
 }
 
-// One delivered run: who received it, under which view definition and purpose, and how many members it disclosed. No foreign keys, so the record outlives runs, feeds, views and partners.
+// One view of one delivered run: who received it, under which view definition and purpose, and how many members it disclosed. No foreign keys, so the record outlives runs, feeds, views and partners.
 type AxtractDisclosure struct {
 	RunID        int64
 	PartnerID    int64
@@ -170,6 +229,7 @@ type AxtractDisclosureMember struct {
 	// The distinct member_no / 256 of the chunk's members, sorted. The GIN index is on buckets rather than members: a run that discloses most members adds one index entry per 256 of them, not one each.
 	Buckets []int32
 	Members []int32
+	ViewID  int64
 }
 
 // A view delivered as a file: format, packaging, destination and schedule.
@@ -233,12 +293,33 @@ type AxtractFeedEvent struct {
 	SignalledAt *time.Time
 }
 
+// Quality rules of a feed, set with axtract.feed_quality_set, which validates them. A feed without a row has no checks.
+type AxtractFeedQuality struct {
+	FeedID int64
+	// JSON object: min_rows, max_rows, max_row_change_pct, max_null_pct (column to percent), required_columns, unique_columns, unique_max_values and on_fail (fail or hold). docs/quality.md describes each.
+	Rules     []byte
+	UpdatedAt time.Time
+	UpdatedBy string
+}
+
 // One row: settings of this AxTract database.
 type AxtractInstance struct {
 	Singleton bool
 	// Prefix of every role AxTract creates. Roles are cluster-wide, so two AxTract databases in one cluster need different prefixes.
 	RolePrefix string
 	CreatedAt  time.Time
+}
+
+// Every portal sign-in attempt, for rate limits and lockout. login is the name as typed (at most 128 characters), also for names without an account.
+type AxtractLoginAttempt struct {
+	AttemptID  int64
+	At         time.Time
+	Login      string
+	AccountID  *int64
+	ClientAddr string
+	Succeeded  bool
+	// Why a failed attempt failed: password, unknown, disabled or locked. Shown to no one signing in. Attempts refused by the per-address limit are not recorded.
+	Reason string
 }
 
 // Classification of every mart column for minimum necessary and de-identification.
@@ -284,6 +365,14 @@ type AxtractNotification struct {
 	Detail         []byte
 	CreatedAt      time.Time
 	SentAt         *time.Time
+	// SMTP attempts made so far.
+	Attempts int32
+	// When the sender may try again after a failed attempt.
+	NextAttemptAt time.Time
+	// Why the last attempt failed; an SMTP reply or a connection error, never message content.
+	LastError *string
+	// When the sender stopped trying: after its last attempt, or at once when there are no recipients.
+	AbandonedAt *time.Time
 }
 
 // Organizations that receive data. Each has schema partner_<slug> and its own roles.
@@ -302,6 +391,12 @@ type AxtractPartner struct {
 	Zip3Version string
 	// Largest offset, in days either way, of the date_shift transform; NULL when the partner's views may not shift dates.
 	DateShiftMaxDays *int32
+}
+
+// The last interchange control number given to a run of each partner; ISA13 has nine digits, so numbers stop at 999999999.
+type AxtractPartnerControlNumber struct {
+	PartnerID int64
+	LastValue int64
 }
 
 // OpenPGP public keys that files for a partner are encrypted to; the newest is used.
@@ -383,12 +478,54 @@ type AxtractPurposeClassification struct {
 	Classification string
 }
 
+// A drafted view, optionally with a feed, for one partner. Only an approved request becomes live, through axtract.request_approve.
+type AxtractRequest struct {
+	RequestID int64
+	PartnerID int64
+	Kind      string
+	ViewName  string
+	// Counts the requests for this partner and view name; editing an approved request starts the next version.
+	Version int32
+	Spec    []byte
+	// For kind feed: {"name": ..., "destination": ..., "options": {...}}, the arguments of axtract.feed_define.
+	Feed     []byte
+	Template *string
+	// The approved or rejected request this one was edited from.
+	PreviousID    *int64
+	Status        string
+	CreatedBy     string
+	CreatedAt     time.Time
+	UpdatedBy     string
+	UpdatedAt     time.Time
+	SubmittedBy   *string
+	SubmittedAt   *time.Time
+	ReviewedBy    *string
+	ReviewedAt    *time.Time
+	ReviewComment *string
+	// The version of axtract.partner_view that approving this request defined.
+	ViewVersion *int32
+	FeedID      *int64
+}
+
+// Starting points for requests: a view spec and feed options. Built-in rows are rewritten on every migrate; others are left alone.
+type AxtractRequestTemplate struct {
+	Name        string
+	Title       string
+	Description string
+	// The purpose of use of the partners the template is written for.
+	PurposeOfUse string
+	Spec         []byte
+	FeedOptions  []byte
+	Builtin      bool
+}
+
 // One delivery of a feed for one slot. UNIQUE (feed_id, slot) is what makes a slot deliver once.
 type AxtractRun struct {
-	RunID       int64
-	FeedID      int64
-	Slot        time.Time
-	Trigger     string
+	RunID   int64
+	FeedID  int64
+	Slot    time.Time
+	Trigger string
+	// queued, running, retrying, succeeded or failed; held when the data broke a quality rule of a feed whose on_fail is hold (nothing was delivered and an operator decides), discarded when an operator then dropped the run.
 	Status      string
 	Attempts    int32
 	ViewVersion *int32
@@ -410,6 +547,8 @@ type AxtractRun struct {
 	DeadlineAt *time.Time
 	// When the scheduler recorded that the run missed deadline_at.
 	LateAt *time.Time
+	// The interchange control number of the run's X12 file, taken at its first attempt and reused by its retries.
+	ControlNumber *int64
 }
 
 // The files a succeeded run delivered, in delivery order.
@@ -425,6 +564,30 @@ type AxtractRunFile struct {
 	Bytes     int64
 	Sha256    string
 	CreatedAt time.Time
+}
+
+// The quality result of the latest checked attempt of a run, and what an operator did with a held run. Measures and violations hold counts, percentages and column names, never member data.
+type AxtractRunQuality struct {
+	RunID  int64
+	FeedID int64
+	// The feed's rules as the attempt applied them.
+	Rules []byte
+	// passed: no rule broken; failed: a rule broken and on_fail is fail; held: a rule broken and on_fail is hold; released: a rule broken but an operator had released the run, so it was delivered.
+	Outcome string
+	Rows    int64
+	// Rows of the feed's previous succeeded run, which max_row_change_pct compares with; NULL on the first run.
+	PreviousRows *int64
+	// Measured values: the row change in percent, the checks skipped and why, and per column the NULL count and percent and, for unique columns, the distinct and duplicate counts.
+	Measures []byte
+	// Broken rules as [{"check", "column", "message"}]; column is absent for row-count checks.
+	Violations []byte
+	CheckedAt  time.Time
+	// When axtract.run_release let the held run deliver despite its violations.
+	ReleasedAt *time.Time
+	ReleasedBy *string
+	// When axtract.run_discard dropped the held run.
+	DiscardedAt *time.Time
+	DiscardedBy *string
 }
 
 // Categories of records that a partner sees only with a consent naming the category, whatever the partner's consent default.
@@ -443,6 +606,35 @@ type AxtractSensitiveCode struct {
 	Match       string
 	Category    string
 	Description string
+}
+
+// HTTP endpoints told about a partner's runs. Each request is signed with HMAC-SHA256 under secret, so the secret is stored as it is (a hash cannot sign) in the control schema, which only the service role can read.
+type AxtractWebhook struct {
+	WebhookID int64
+	PartnerID int64
+	// The feed whose runs are sent; NULL for every feed of the partner.
+	FeedID *int64
+	Url    string
+	Secret []byte
+	Events []string
+	// How long one attempt may take, connection and response included.
+	Timeout    pgtype.Interval
+	DisabledAt *time.Time
+	CreatedAt  time.Time
+}
+
+// One event for one webhook. body is the exact JSON sent and signed on every attempt; it names files and counts, never member data.
+type AxtractWebhookDelivery struct {
+	DeliveryID  int64
+	WebhookID   int64
+	RunID       *int64
+	Event       string
+	Body        string
+	Attempts    int32
+	LastStatus  *int32
+	LastError   *string
+	DeliveredAt *time.Time
+	CreatedAt   time.Time
 }
 
 // Versions of the list of three-digit ZIP codes whose areas hold 20,000 people or fewer; Safe Harbor replaces those with 000. A partner names the version its views use.
