@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Measures feed delivery against a bare COPY on generated data, in one run so
+# Runs AxTract's benchmarks. BENCH_PHASES picks them (default "feeds go"):
+#
+# feeds: feed delivery against a bare COPY on generated data, in one run so
 # the ratios compare like with like on a noisy machine:
 #   floor:  COPY (SELECT * FROM the view) TO STDOUT as the partner role, into a
 #           discarding sink (BenchmarkBareCopy in internal/extract)
@@ -7,10 +9,36 @@
 #   by hand: psql COPY piped to gzip and gpg, as a DBA would script it
 # and the peak RSS of the feed process at 10% and 100% of the rows.
 #
+# go: the Go benchmarks of the formats, the privacy engine, SFTP, the pull
+# API and GraphQL, each on BENCH_GO_LINES claim lines (default 500000) that
+# it generates in a test database of its own. Each prints its ratios.
+#
 # Needs a PostgreSQL server on 127.0.0.1 (or BENCH_ADMIN_URL), psql, gpg,
 # gzip and GNU time. Uses database axtract_bench, replaced on every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+phases=${BENCH_PHASES:-feeds go}
+if [[ " $phases " == *" go "* ]]; then
+  go_lines=${BENCH_GO_LINES:-500000}
+  # go_bench PACKAGE PATTERN [BENCHTIME] prints the benchmark lines.
+  go_bench() {
+    echo "bench: go test -bench '$2' $1 ($go_lines claim lines)" >&2
+    AXTRACT_BENCH_CLAIM_LINES=$go_lines AXTRACT_BENCH_MEMBERS=$((go_lines / 8)) \
+      AXTRACT_BENCH_WORK_MEM=256MB AXTRACT_BENCH_JIT=off \
+      go test -count=1 -timeout 90m -run '^$' -bench "$2" -benchtime "${3:-3x}" "$1" |
+      grep -E '^(Benchmark|FAIL|--- FAIL)' || true
+  }
+  go_bench ./internal/format/ 'BenchmarkFormats$'
+  go_bench ./internal/format/fhir/ 'BenchmarkCopyFHIR$'
+  go_bench ./internal/format/x12/ 'BenchmarkCopyX12$'
+  go_bench ./internal/format/parquet/ 'BenchmarkCopyParquet$'
+  go_bench ./internal/privacy/ 'BenchmarkSafeHarborCopy$/ratio'
+  go_bench ./internal/deliver/sftp/ 'BenchmarkSFTPUpload$' 2x
+  go_bench ./internal/pullapi/ 'BenchmarkDownloadOverTLS$' 10x
+  go_bench ./graph/ 'BenchmarkDashboard$|BenchmarkViewPreview$' 1x
+  [[ " $phases " == *" feeds "* ]] || exit 0
+fi
 
 lines=${BENCH_CLAIM_LINES:-2000000}
 members=${BENCH_MEMBERS:-100000}
