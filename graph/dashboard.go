@@ -36,7 +36,7 @@ func (r *Resolver) runsByStatus(ctx context.Context) ([]*model.RunStatusCount, e
 
 // lateCondition is true for a run that missed its deadline and is not
 // delivered; run_deadline_idx covers the second half.
-const lateCondition = `r.status <> 'succeeded' AND (r.late_at IS NOT NULL OR r.deadline_at < now())`
+const lateCondition = `r.status NOT IN ('succeeded', 'discarded') AND (r.late_at IS NOT NULL OR r.deadline_at < now())`
 
 func (r *Resolver) lateRuns(ctx context.Context) (int, error) {
 	var n int

@@ -11,14 +11,15 @@ SELECT * FROM axtract.run WHERE run_id = @run_id;
 
 -- name: RunStart :one
 -- Marks a run as running for one more attempt. Returns no row when the run
--- has already succeeded, so a duplicate job cannot deliver it again.
+-- has already succeeded, so a duplicate job cannot deliver it again, and
+-- when it is held or discarded, which only an operator's release ends.
 UPDATE axtract.run
 SET status = 'running',
     attempts = attempts + 1,
     started_at = coalesce(started_at, now()),
     error = NULL
 WHERE run_id = @run_id
-  AND status <> 'succeeded'
+  AND status NOT IN ('succeeded', 'held', 'discarded')
 RETURNING attempts;
 
 -- name: RunSucceed :exec

@@ -954,7 +954,7 @@ BEGIN
         error = p_error,
         finished_at = CASE WHEN p_final THEN now() END
     WHERE run_id = p_run_id
-      AND status <> 'succeeded'
+      AND status NOT IN ('succeeded', 'discarded')
     RETURNING run_id, feed_id, slot, attempts INTO r;
     IF NOT FOUND OR NOT p_final THEN
         RETURN;
@@ -1111,7 +1111,7 @@ BEGIN
         SET late_at = p_now
         WHERE r.deadline_at <= p_now
           AND r.late_at IS NULL
-          AND r.status <> 'succeeded'
+          AND r.status NOT IN ('succeeded', 'discarded')
         RETURNING r.run_id, r.feed_id, r.slot, r.deadline_at, r.status
     ), audited AS (
         INSERT INTO axtract.audit_event (action, partner_id, feed_id, run_id, detail)

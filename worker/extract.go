@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/axtract/axtract/internal/extract"
+	"github.com/axtract/axtract/internal/quality"
 	"github.com/axtract/axtract/internal/store"
 )
 
@@ -56,6 +57,12 @@ func (w *ExtractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) e
 	var wait *extract.WaitError
 	if errors.As(err, &wait) {
 		return river.JobSnooze(w.waitFor(wait))
+	}
+	// A held run waits for axtract.run_release, which enqueues a new job.
+	// Cancelling this one takes it out of River's unique states, so that
+	// insert is not rejected as a duplicate.
+	if quality.IsHeld(err) {
+		return river.JobCancel(err)
 	}
 	if err != nil {
 		if extract.IsPermanent(err) {

@@ -25,11 +25,13 @@ import (
 	"github.com/axtract/axtract/internal/deliver"
 	"github.com/axtract/axtract/internal/format"
 	"github.com/axtract/axtract/internal/pipeline"
+	"github.com/axtract/axtract/internal/quality"
 	"github.com/axtract/axtract/internal/store"
 )
 
 // ErrAlreadyDelivered is returned by Run for a run that has succeeded
-// before; callers treat it as success and deliver nothing.
+// before, or is held or discarded; callers treat it as done and deliver
+// nothing.
 var ErrAlreadyDelivered = errors.New("run already delivered")
 
 // Runner executes feed runs. It is safe for concurrent use.
@@ -88,6 +90,9 @@ type Result struct {
 	// Files lists every delivered file in delivery order: the data files,
 	// then the manifests, then the trigger file.
 	Files []File
+	// Quality is the result of the feed's quality rules, nil when the feed
+	// has none or the run read no rows.
+	Quality *quality.Result
 }
 
 // permanentError marks failures that another attempt cannot fix.
@@ -151,6 +156,15 @@ func (r *Runner) Run(ctx context.Context, runID int64, final bool) (*Result, err
 	}
 
 	res, err := r.attempt(ctx, q, conn, runID, logger)
+	var check *quality.CheckError
+	if errors.As(err, &check) {
+		if holdErr := r.recordCheckFailure(ctx, conn, check, logger); holdErr != nil {
+			err = holdErr
+		} else if check.Held() {
+			logger.Warn("run held by quality checks", "violations", check.Result.Summary(), "attempt", attempt)
+			return nil, err
+		}
+	}
 	if err != nil {
 		final = final || IsPermanent(err)
 		db := r.recorder(conn)
@@ -233,6 +247,11 @@ func (r *Runner) attempt(ctx context.Context, q *store.Queries, conn *pgxpool.Co
 	if err != nil {
 		return nil, err
 	}
+	gate, err := loadQualityGate(ctx, q, feed, runID)
+	if err != nil {
+		return nil, err
+	}
+	pl.setGate(gate, feed.ViewName)
 	// The control number is taken last, so a run that fails the checks
 	// above uses none.
 	info := format.Info{RunID: runID, Feed: feed.Name, Partner: feed.PartnerSlug, Slot: run.Slot, Now: start}
@@ -266,6 +285,9 @@ func (r *Runner) attempt(ctx context.Context, q *store.Queries, conn *pgxpool.Co
 	res.Window = snap.window
 	res.ViewVersion = feed.ViewVersion
 	res.Files = files
+	if gate != nil {
+		res.Quality = gate.result
+	}
 	for _, f := range files {
 		if f.Kind != FileData {
 			continue
@@ -309,6 +331,11 @@ func (r *Runner) record(ctx context.Context, conn *pgxpool.Conn, feed store.Feed
 	if err := q.RunSucceed(ctx, params); err != nil {
 		return fmt.Errorf("record delivered run %d: %w", res.RunID, err)
 	}
+	if res.Quality != nil {
+		if err := quality.Record(ctx, tx, res.RunID, res.Quality); err != nil {
+			return err
+		}
+	}
 	names := make([]string, 0, len(res.Files))
 	for _, f := range res.Files {
 		err := q.RunFileAdd(ctx, store.RunFileAddParams{
@@ -333,6 +360,9 @@ func (r *Runner) record(ctx context.Context, conn *pgxpool.Conn, feed store.Feed
 	}
 	if res.ControlNumber != 0 {
 		fields["control_number"] = res.ControlNumber
+	}
+	if res.Quality != nil {
+		fields["quality"] = res.Quality.Outcome
 	}
 	detail, _ := json.Marshal(fields)
 	err = q.AuditAppend(ctx, store.AuditAppendParams{

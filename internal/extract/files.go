@@ -66,6 +66,22 @@ type plan struct {
 	kind string
 }
 
+// setGate makes one part check its rows against gate: the part that reads
+// the feed's own view, else the first part. A nil gate checks nothing.
+func (pl *plan) setGate(gate *qualityGate, feedView string) {
+	if gate == nil {
+		return
+	}
+	checked := 0
+	for i, p := range pl.parts {
+		if p.view == feedView {
+			checked = i
+			break
+		}
+	}
+	pl.parts[checked].gate = gate
+}
+
 // plannedPart is one data file of a run.
 type plannedPart struct {
 	name   string
@@ -75,6 +91,9 @@ type plannedPart struct {
 	cfg    pipeline.Config
 	// orderBy is the part's format.Part.OrderBy.
 	orderBy []string
+	// gate checks the part's rows before its file is delivered; nil for a
+	// part that is not checked.
+	gate *qualityGate
 }
 
 // newPlan names a run's files. A single-file format reads the feed's view

@@ -38,6 +38,11 @@ func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Des
 	stop := r.reportProgress(runID, pipe, start)
 	rows, counts, err := copyPart(ctx, snap, view, part, pipe, info)
 	stop()
+	if err == nil && part.gate != nil {
+		// The file still has its temporary name, so a run that fails or is
+		// held leaves nothing that looks delivered.
+		err = part.gate.decide(runID)
+	}
 	if err != nil {
 		pipe.Abort(err)
 		_ = upload.Abort()
@@ -61,15 +66,21 @@ func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Des
 
 // copyPart runs the COPY of one part into pipe and returns the rows it
 // read and the writer's counts. The csv format takes PostgreSQL's own CSV
-// output, which needs no decoding. Every other format reads COPY's text
-// format through a Decoder into its Writer.
+// output, which needs no decoding, unless quality rules read its columns.
+// Every other format reads COPY's text format through a Decoder into its
+// Writer, under a quality Checker when the part is checked.
 func copyPart(ctx context.Context, snap *snapshot, view string, part plannedPart, pipe io.Writer,
 	info format.Info) (int64, map[string]int64, error) {
 	conn := snap.tx.Conn().PgConn()
-	if part.format.Kind() == "csv" {
+	if part.format.Kind() == "csv" && !part.gate.needsRows() {
 		tag, err := conn.CopyTo(ctx, pipe, snap.copySQL(view, true))
 		if err != nil {
 			return 0, nil, classifySQL(fmt.Errorf("copy view %s: %w", view, err))
+		}
+		if part.gate != nil {
+			if err := part.gate.countRows(tag.RowsAffected()); err != nil {
+				return 0, nil, err
+			}
 		}
 		return tag.RowsAffected(), nil, nil
 	}
@@ -82,6 +93,11 @@ func copyPart(ctx context.Context, snap *snapshot, view string, part plannedPart
 	w, err := part.format.NewWriter(out, cols, info)
 	if err != nil {
 		return 0, nil, permanent(fmt.Errorf("start %s file %s: %w", part.format.Kind(), part.name, err))
+	}
+	if part.gate != nil {
+		if w, err = part.gate.wrap(w, cols); err != nil {
+			return 0, nil, fmt.Errorf("check view %s: %w", view, err)
+		}
 	}
 	dec := format.NewDecoder(w, len(cols))
 	tag, err := conn.CopyTo(ctx, dec, snap.sortedCopySQL(view, false, sortColumn(part.orderBy, cols)))

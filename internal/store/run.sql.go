@@ -329,12 +329,13 @@ SET status = 'running',
     started_at = coalesce(started_at, now()),
     error = NULL
 WHERE run_id = $1
-  AND status <> 'succeeded'
+  AND status NOT IN ('succeeded', 'held', 'discarded')
 RETURNING attempts
 `
 
 // Marks a run as running for one more attempt. Returns no row when the run
-// has already succeeded, so a duplicate job cannot deliver it again.
+// has already succeeded, so a duplicate job cannot deliver it again, and
+// when it is held or discarded, which only an operator's release ends.
 func (q *Queries) RunStart(ctx context.Context, runID int64) (int32, error) {
 	row := q.db.QueryRow(ctx, runStart, runID)
 	var attempts int32
