@@ -41,9 +41,9 @@ type Config struct {
 }
 
 // NewClient returns a River client with AxTract's workers and the periodic
-// schedule tick, session guard and daily privacy refresh registered. Every
-// process registers them; River runs periodic jobs only on the elected
-// leader.
+// schedule tick, session guard, daily privacy refresh and hourly session
+// purge registered. Every process registers them; River runs periodic jobs
+// only on the elected leader.
 func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 	logger := cfg.Logger
 	if logger == nil {
@@ -66,6 +66,7 @@ func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 		river.AddWorker(workers, &ScheduleTickWorker{Pool: cfg.Pool, Logger: cfg.Logger})
 		river.AddWorker(workers, &AccessGuardWorker{Pool: cfg.Pool, Logger: cfg.Logger})
 		river.AddWorker(workers, &PrivacyRefreshWorker{Pool: cfg.Pool})
+		river.AddWorker(workers, &SessionPurgeWorker{Pool: cfg.Pool})
 		guardInterval := cfg.GuardInterval
 		if guardInterval <= 0 {
 			guardInterval = 10 * time.Second
@@ -83,6 +84,9 @@ func NewClient(cfg Config) (*river.Client[pgx.Tx], error) {
 			river.NewPeriodicJob(river.PeriodicInterval(PrivacyRefreshInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return PrivacyRefreshArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "axtract.privacy_refresh"}),
+			river.NewPeriodicJob(river.PeriodicInterval(SessionPurgeInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return SessionPurgeArgs{}, nil },
+				&river.PeriodicJobOpts{ID: "axtract.session_purge"}),
 		}
 		addChannelWorkers(workers, rc, cfg)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/axtract/axtract/internal/auth"
 	"github.com/axtract/axtract/internal/extract"
 	"github.com/axtract/axtract/internal/metrics"
+	"github.com/axtract/axtract/internal/notify"
 	"github.com/axtract/axtract/internal/opsui"
 	"github.com/axtract/axtract/internal/pullapi"
 	"github.com/axtract/axtract/internal/web"
@@ -45,6 +46,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	tick := fs.Duration("tick", 30*time.Second, "how often the scheduler looks for due slots")
 	guard := fs.Duration("guard-interval", 10*time.Second, "how often the session guard enforces partner logins' limits")
 	retryBase := fs.Duration("retry-base", 10*time.Second, "wait before the second attempt of a failed run; doubles each attempt")
+	smtpCfg := notify.BindFlags(fs, env.Getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +67,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 		tlsConfig = cfg
 	}
+	if smtpCfg.Enabled() {
+		if err := smtpCfg.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -74,11 +81,19 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer s.Close()
 
+	// Without a mail server, notices wait in the outbox until a serve
+	// process with one drains it.
+	var channels worker.ChannelConfig
+	if smtpCfg.Enabled() {
+		channels.Email = &notify.EmailSender{Pool: s.pool, SMTP: smtpCfg, Logger: s.logger}
+	}
+
 	m := metrics.New()
 	client, err := worker.NewClient(worker.Config{
 		Pool: s.pool, Logger: s.logger, Workers: *workers, TickInterval: *tick, GuardInterval: *guard, RetryBase: *retryBase,
 		Runner:      &extract.Runner{Pool: s.pool, Logger: s.logger},
 		OnDelivered: m.Delivered,
+		Channels:    channels,
 	})
 	if err != nil {
 		return err

@@ -46,3 +46,38 @@ func (w *PrivacyRefreshWorker) Work(ctx context.Context, job *river.Job[PrivacyR
 	}
 	return nil
 }
+
+// SessionPurgeInterval is how often ended portal sessions are deleted.
+const SessionPurgeInterval = time.Hour
+
+// SessionPurgeArgs is a request to delete portal sessions that have ended
+// and login attempts older than the lockout needs. A session is checked at
+// every request whether or not it was purged; the purge only keeps the
+// tables small.
+type SessionPurgeArgs struct{}
+
+// Kind is the River job kind.
+func (SessionPurgeArgs) Kind() string { return "axtract.session_purge" }
+
+// InsertOpts keeps at most one purge waiting or running; a failed one waits
+// for the next interval.
+func (SessionPurgeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: 1,
+		UniqueOpts:  river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}},
+	}
+}
+
+// SessionPurgeWorker runs axtract.account_session_purge.
+type SessionPurgeWorker struct {
+	river.WorkerDefaults[SessionPurgeArgs]
+	Pool *pgxpool.Pool
+}
+
+// Work deletes the sessions that ended before now.
+func (w *SessionPurgeWorker) Work(ctx context.Context, job *river.Job[SessionPurgeArgs]) error {
+	if _, err := w.Pool.Exec(ctx, "SELECT axtract.account_session_purge(now())"); err != nil {
+		return fmt.Errorf("purge ended portal sessions: %w", err)
+	}
+	return nil
+}
