@@ -143,7 +143,11 @@ BEGIN
         END IF;
         new_spec := coalesce(new_spec, t.spec);
         IF p_kind = 'feed' AND new_feed IS NOT NULL THEN
-            new_feed := new_feed || jsonb_build_object('options', t.feed_options || coalesce(new_feed->'options', '{}'));
+            -- A template's feed options may name the request's own view as
+            -- "{view}", as a FHIR feed's resources do. The name is checked
+            -- to be a plain identifier, so the replaced text stays JSON.
+            new_feed := new_feed || jsonb_build_object('options',
+                replace(t.feed_options::text, '"{view}"', to_jsonb(p_name)::text)::jsonb || coalesce(new_feed->'options', '{}'));
         END IF;
     END IF;
     IF new_spec IS NULL AND p_kind = 'feed' THEN
@@ -503,7 +507,8 @@ INSERT INTO axtract.request_template AS t (name, title, description, purpose_of_
      '{"dataset": "members",
        "columns": ["member_id", "first_name", "last_name", "birth_date", "death_date", "gender",
                    "race", "ethnicity", "address", "city", "state", "zip", "phone"]}',
-     '{"compression": "none", "encrypt": true}',
+     '{"format": "fhir", "format_options": {"resources": {"Patient": "{view}"}}, "file_name": "{feed}_{slot}_{part}.ndjson",
+       "compression": "none", "encrypt": true}',
      true)
 ON CONFLICT (name) DO UPDATE SET
     title = EXCLUDED.title,

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/axtract/axtract/internal/auth"
+	"github.com/axtract/axtract/internal/format/formats"
 	"github.com/axtract/axtract/internal/partner"
 	"github.com/axtract/axtract/internal/pgtest"
 )
@@ -439,6 +441,22 @@ func TestRequestTemplatesCompile(t *testing.T) {
 			FROM axtract.feed f, axtract.request_template t WHERE f.name = $1 AND t.name = $2`, slug+"-feed", tpl.name).Scan(&same)
 		if err != nil || !same {
 			t.Errorf("template %s: feed compression does not follow the template's options (%v)", tpl.name, err)
+		}
+		// A template's "{view}" becomes the request's view, and the live
+		// feed's format options pass the format's own checks.
+		var kind string
+		var options []byte
+		if err := b.db.Pool.QueryRow(ctx, `SELECT format, format_options FROM axtract.feed WHERE name = $1`, slug+"-feed").Scan(&kind, &options); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(options), "{view}") {
+			t.Errorf("template %s: feed options %s still name {view}", tpl.name, options)
+		}
+		if _, err := formats.New(kind, options); err != nil {
+			t.Errorf("template %s: format %s rejects the options %s: %v", tpl.name, kind, options, err)
+		}
+		if tpl.name == "fhir_patient_access" && (kind != "fhir" || !strings.Contains(string(options), `"Patient": "v"`)) {
+			t.Errorf("fhir template made a %s feed with options %s, want fhir with Patient from view v", kind, options)
 		}
 	}
 }
