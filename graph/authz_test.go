@@ -56,6 +56,7 @@ func TestRolesMatchAccountsTable(t *testing.T) {
 	mustExec(t, b, `SELECT axtract.request_approve($1, 'reviewer')`, approvedID)
 	acmeOK := fmt.Sprint(b.runs["acme-ok"])
 	failed := fmt.Sprint(b.runs["acme-failed"])
+	held := holdRun(t, b)
 
 	ops := []op{
 		{name: "datasets", query: `{ datasets { name } }`, allowed: can(auth.ActionCatalogRead)},
@@ -122,6 +123,15 @@ func TestRolesMatchAccountsTable(t *testing.T) {
 		{name: "resume feed", query: `mutation { resumeFeed(name: "beta-claims") { paused } }`, allowed: can(auth.ActionRunManage)},
 		{name: "run now", query: `mutation { runFeedNow(name: "beta-claims") { id status } }`, allowed: can(auth.ActionRunManage)},
 		{name: "backfill", query: `mutation { backfillFeed(name: "acme-roster", from: "2020-01-01", to: "2020-01-02") }`,
+			allowed: can(auth.ActionRunManage)},
+		{name: "feed quality rules", query: `{ feed(name: "acme-roster") { qualityRules } }`, allowed: can(auth.ActionRunRead)},
+		{name: "run quality", query: `query($id: ID!) { run(id: $id) { quality { outcome violations { message } } } }`,
+			vars: map[string]any{"id": held}, allowed: can(auth.ActionRunRead)},
+		{name: "set feed quality", query: `mutation { setFeedQuality(feed: "beta-claims", rules: {min_rows: 1}) { name } }`,
+			allowed: can(auth.ActionRequestDraft)},
+		// Run 999999 does not exist: a caller who may act gets NOT_FOUND.
+		{name: "release run", query: `mutation { releaseRun(id: "999999") { status } }`, allowed: can(auth.ActionRunManage)},
+		{name: "discard run", query: `mutation { discardRun(id: "999999", reason: "probe") { status } }`,
 			allowed: can(auth.ActionRunManage)},
 		{name: "create partner", query: `mutation { createPartner(input: {slug: "gamma", name: "Gamma", purposeOfUse: TREATMENT}) { slug } }`,
 			allowed: adminOnly},

@@ -69,6 +69,10 @@ func newComplexity() generated.ComplexityRoot {
 	c.Feed.Events = func(child int) int { return fixedListCost(child) }
 
 	c.Run.Files = func(child int) int { return fixedListCost(child) }
+	c.RunQuality.Violations = func(child int) int { return fixedListCost(child) }
+	// A quality result measures every column of the view, like a dataset.
+	c.RunQuality.Columns = func(child int) int { return 1 + 4*unboundedListCost*max(child, 1) }
+	c.RunQuality.Skipped = func(child int) int { return fixedListCost(child) }
 	c.Dataset.Columns = func(child int) int { return 1 + 4*unboundedListCost*max(child, 1) }
 	c.View.Versions = func(child int) int { return fixedListCost(child) }
 	c.View.Validation = func(child int) int { return 20 + child }

@@ -44,8 +44,9 @@ func (r *Resolver) lateRuns(ctx context.Context) (int, error) {
 	return n, sqlError(err, "count late runs")
 }
 
-// attention lists the feeds that are late, failed, retrying or paused, in
-// that order, each with its last run.
+// attention lists the feeds that are late, failed, held, retrying or
+// paused, in that order, each with its last run. A feed is held while any
+// of its runs is, since a later run does not decide a held one.
 func (r *Resolver) attention(ctx context.Context, first *int) ([]*model.FeedHealth, error) {
 	size, err := pageSize(first, 20)
 	if err != nil {
@@ -54,7 +55,8 @@ func (r *Resolver) attention(ctx context.Context, first *int) ([]*model.FeedHeal
 	rows, err := r.pool.Query(ctx, `
 		WITH health AS (
 		    SELECT f.feed_id, f.paused, lr.run_id, lr.status,
-		           EXISTS (SELECT FROM axtract.run r WHERE r.feed_id = f.feed_id AND `+lateCondition+`) AS late
+		           EXISTS (SELECT FROM axtract.run r WHERE r.feed_id = f.feed_id AND `+lateCondition+`) AS late,
+		           EXISTS (SELECT FROM axtract.run r WHERE r.feed_id = f.feed_id AND r.status = 'held') AS held
 		    FROM axtract.feed f
 		    LEFT JOIN LATERAL (
 		        SELECT r.run_id, r.status FROM axtract.run r WHERE r.feed_id = f.feed_id ORDER BY r.run_id DESC LIMIT 1
@@ -63,6 +65,7 @@ func (r *Resolver) attention(ctx context.Context, first *int) ([]*model.FeedHeal
 		    SELECT feed_id, run_id,
 		           CASE WHEN late THEN 'late'
 		                WHEN status = 'failed' THEN 'failed'
+		                WHEN held THEN 'held'
 		                WHEN status = 'retrying' THEN 'retrying'
 		                WHEN paused THEN 'paused'
 		                ELSE 'ok' END AS state
@@ -70,7 +73,7 @@ func (r *Resolver) attention(ctx context.Context, first *int) ([]*model.FeedHeal
 		)
 		SELECT feed_id, run_id, state FROM ranked
 		WHERE state <> 'ok'
-		ORDER BY array_position(ARRAY['late', 'failed', 'retrying', 'paused'], state), feed_id
+		ORDER BY array_position(ARRAY['late', 'failed', 'held', 'retrying', 'paused'], state), feed_id
 		LIMIT $1`, size)
 	if err != nil {
 		return nil, sqlError(err, "list feeds that need attention")

@@ -134,7 +134,8 @@ func TestDashboard(t *testing.T) {
 	for _, c := range d.Dashboard.RunsByStatus {
 		counts[c.Status] = c.Count
 	}
-	if counts["SUCCEEDED"] != 2 || counts["FAILED"] != 2 || counts["RUNNING"] != 1 || counts["QUEUED"] != 0 || len(counts) != 5 {
+	if counts["SUCCEEDED"] != 2 || counts["FAILED"] != 2 || counts["RUNNING"] != 1 || counts["QUEUED"] != 0 ||
+		counts["HELD"] != 0 || len(counts) != 7 {
 		t.Errorf("runsByStatus = %v", counts)
 	}
 

@@ -64,6 +64,15 @@ func (r *dashboardResolver) LateRuns(ctx context.Context, obj *model.Dashboard) 
 	return snap.late, nil
 }
 
+// HeldRuns is the resolver for the heldRuns field.
+func (r *dashboardResolver) HeldRuns(ctx context.Context, obj *model.Dashboard) (int, error) {
+	snap, err := r.dashboard(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return heldRuns(snap.counts), nil
+}
+
 // Attention is the resolver for the attention field.
 func (r *dashboardResolver) Attention(ctx context.Context, obj *model.Dashboard, first *int) ([]*model.FeedHealth, error) {
 	if _, err := pageSize(first, 20); err != nil {
@@ -157,6 +166,11 @@ func (r *feedResolver) LastRun(ctx context.Context, obj *model.Feed) (*model.Run
 // Runs is the resolver for the runs field.
 func (r *feedResolver) Runs(ctx context.Context, obj *model.Feed, status []model.RunStatus, first *int, after *string) (*model.RunConnection, error) {
 	return r.runsPage(ctx, runFilter{feedID: obj.FeedID, statuses: status}, first, after)
+}
+
+// QualityRules is the resolver for the qualityRules field.
+func (r *feedResolver) QualityRules(ctx context.Context, obj *model.Feed) (json.RawMessage, error) {
+	return r.feedQualityRules(ctx, obj.FeedID)
 }
 
 // CreateRequest is the resolver for the createRequest field.
@@ -284,6 +298,29 @@ func (r *mutationResolver) RunFeedNow(ctx context.Context, name string) (*model.
 // BackfillFeed is the resolver for the backfillFeed field.
 func (r *mutationResolver) BackfillFeed(ctx context.Context, name string, from time.Time, to time.Time) (int, error) {
 	return r.backfillFeed(ctx, name, from, to)
+}
+
+// ReleaseRun is the resolver for the releaseRun field.
+func (r *mutationResolver) ReleaseRun(ctx context.Context, id string) (*model.Run, error) {
+	rid, err := parseID(id, "run")
+	if err != nil {
+		return nil, err
+	}
+	return r.releaseRun(ctx, rid)
+}
+
+// DiscardRun is the resolver for the discardRun field.
+func (r *mutationResolver) DiscardRun(ctx context.Context, id string, reason *string) (*model.Run, error) {
+	rid, err := parseID(id, "run")
+	if err != nil {
+		return nil, err
+	}
+	return r.discardRun(ctx, rid, reason)
+}
+
+// SetFeedQuality is the resolver for the setFeedQuality field.
+func (r *mutationResolver) SetFeedQuality(ctx context.Context, feed string, rules json.RawMessage) (*model.Feed, error) {
+	return r.setFeedQuality(ctx, feed, rules)
 }
 
 // CreatePartner is the resolver for the createPartner field.
@@ -539,6 +576,11 @@ func (r *requestResolver) Validation(ctx context.Context, obj *model.Request) ([
 // Files is the resolver for the files field.
 func (r *runResolver) Files(ctx context.Context, obj *model.Run) ([]*model.RunFile, error) {
 	return r.runFiles(ctx, obj)
+}
+
+// Quality is the resolver for the quality field.
+func (r *runResolver) Quality(ctx context.Context, obj *model.Run) (*model.RunQuality, error) {
+	return r.runQuality(ctx, obj)
 }
 
 // DownloadURL is the resolver for the downloadUrl field.

@@ -136,6 +136,7 @@ type ComplexityRoot struct {
 
 	Dashboard struct {
 		Attention    func(childComplexity int, first *int) int
+		HeldRuns     func(childComplexity int) int
 		LateRuns     func(childComplexity int) int
 		RecentRuns   func(childComplexity int, first *int) int
 		Running      func(childComplexity int) int
@@ -224,6 +225,7 @@ type ComplexityRoot struct {
 		Partner         func(childComplexity int) int
 		Paused          func(childComplexity int) int
 		PausedAt        func(childComplexity int) int
+		QualityRules    func(childComplexity int) int
 		Runs            func(childComplexity int, status []model.RunStatus, first *int, after *string) int
 		Schedule        func(childComplexity int) int
 		Sign            func(childComplexity int) int
@@ -260,10 +262,12 @@ type ComplexityRoot struct {
 		DefineFeed             func(childComplexity int, input model.FeedInput) int
 		DefineView             func(childComplexity int, partner string, name string, spec json.RawMessage) int
 		DenyConsent            func(childComplexity int, input model.ConsentInput) int
+		DiscardRun             func(childComplexity int, id string, reason *string) int
 		GrantConsent           func(childComplexity int, input model.ConsentInput) int
 		PauseFeed              func(childComplexity int, name string) int
 		RecordDataUseAgreement func(childComplexity int, input model.DataUseAgreementInput) int
 		RejectRequest          func(childComplexity int, id string, comment string) int
+		ReleaseRun             func(childComplexity int, id string) int
 		RerunRun               func(childComplexity int, id string) int
 		ResumeFeed             func(childComplexity int, name string, skipMissed *bool) int
 		RetryRun               func(childComplexity int, id string) int
@@ -273,6 +277,7 @@ type ComplexityRoot struct {
 		RevokePartnerLogin     func(childComplexity int, partner string, login string) int
 		RunFeedNow             func(childComplexity int, name string) int
 		SetConsentDefault      func(childComplexity int, partner string, defaultArg model.ConsentDefault) int
+		SetFeedQuality         func(childComplexity int, feed string, rules json.RawMessage) int
 		SubmitRequest          func(childComplexity int, id string) int
 		UpdateRequest          func(childComplexity int, id string, input model.RequestUpdateInput) int
 	}
@@ -338,6 +343,26 @@ type ComplexityRoot struct {
 	PreviewColumn struct {
 		Name func(childComplexity int) int
 		Type func(childComplexity int) int
+	}
+
+	QualityColumn struct {
+		Distinct           func(childComplexity int) int
+		Duplicates         func(childComplexity int) int
+		Name               func(childComplexity int) int
+		NullPct            func(childComplexity int) int
+		Nulls              func(childComplexity int) int
+		UniqueLimitReached func(childComplexity int) int
+	}
+
+	QualitySkip struct {
+		Check  func(childComplexity int) int
+		Reason func(childComplexity int) int
+	}
+
+	QualityViolation struct {
+		Check   func(childComplexity int) int
+		Column  func(childComplexity int) int
+		Message func(childComplexity int) int
 	}
 
 	Query struct {
@@ -420,6 +445,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Late        func(childComplexity int) int
 		LateAt      func(childComplexity int) int
+		Quality     func(childComplexity int) int
 		Rows        func(childComplexity int) int
 		Sha256      func(childComplexity int) int
 		Slot        func(childComplexity int) int
@@ -455,6 +481,22 @@ type ComplexityRoot struct {
 		BytesCopied func(childComplexity int) int
 		RowsCopied  func(childComplexity int) int
 		Run         func(childComplexity int) int
+	}
+
+	RunQuality struct {
+		CheckedAt    func(childComplexity int) int
+		Columns      func(childComplexity int) int
+		DiscardedAt  func(childComplexity int) int
+		DiscardedBy  func(childComplexity int) int
+		Outcome      func(childComplexity int) int
+		PreviousRows func(childComplexity int) int
+		ReleasedAt   func(childComplexity int) int
+		ReleasedBy   func(childComplexity int) int
+		RowChangePct func(childComplexity int) int
+		Rows         func(childComplexity int) int
+		Rules        func(childComplexity int) int
+		Skipped      func(childComplexity int) int
+		Violations   func(childComplexity int) int
 	}
 
 	RunStatusCount struct {
@@ -520,6 +562,7 @@ type CalendarResolver interface {
 type DashboardResolver interface {
 	RunsByStatus(ctx context.Context, obj *model.Dashboard) ([]*model.RunStatusCount, error)
 	LateRuns(ctx context.Context, obj *model.Dashboard) (int, error)
+	HeldRuns(ctx context.Context, obj *model.Dashboard) (int, error)
 	Attention(ctx context.Context, obj *model.Dashboard, first *int) ([]*model.FeedHealth, error)
 	RecentRuns(ctx context.Context, obj *model.Dashboard, first *int) ([]*model.Run, error)
 	Running(ctx context.Context, obj *model.Dashboard) ([]*model.RunProgress, error)
@@ -540,6 +583,7 @@ type FeedResolver interface {
 	NextRuns(ctx context.Context, obj *model.Feed, count *int) ([]*model.ScheduledSlot, error)
 	LastRun(ctx context.Context, obj *model.Feed) (*model.Run, error)
 	Runs(ctx context.Context, obj *model.Feed, status []model.RunStatus, first *int, after *string) (*model.RunConnection, error)
+	QualityRules(ctx context.Context, obj *model.Feed) (json.RawMessage, error)
 }
 type MutationResolver interface {
 	CreateRequest(ctx context.Context, input model.RequestInput) (*model.Request, error)
@@ -561,6 +605,9 @@ type MutationResolver interface {
 	ResumeFeed(ctx context.Context, name string, skipMissed *bool) (*model.Feed, error)
 	RunFeedNow(ctx context.Context, name string) (*model.Run, error)
 	BackfillFeed(ctx context.Context, name string, from time.Time, to time.Time) (int, error)
+	ReleaseRun(ctx context.Context, id string) (*model.Run, error)
+	DiscardRun(ctx context.Context, id string, reason *string) (*model.Run, error)
+	SetFeedQuality(ctx context.Context, feed string, rules json.RawMessage) (*model.Feed, error)
 	CreatePartner(ctx context.Context, input model.PartnerInput) (*model.Partner, error)
 	AddPartnerKey(ctx context.Context, partner string, armoredKey string) (*model.PartnerKey, error)
 	RevokePartnerLogin(ctx context.Context, partner string, login string) (int, error)
@@ -613,6 +660,7 @@ type RequestResolver interface {
 }
 type RunResolver interface {
 	Files(ctx context.Context, obj *model.Run) ([]*model.RunFile, error)
+	Quality(ctx context.Context, obj *model.Run) (*model.RunQuality, error)
 }
 type RunFileResolver interface {
 	DownloadURL(ctx context.Context, obj *model.RunFile) (*string, error)
@@ -975,6 +1023,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dashboard.Attention(childComplexity, args["first"].(*int)), true
+	case "Dashboard.heldRuns":
+		if e.ComplexityRoot.Dashboard.HeldRuns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.HeldRuns(childComplexity), true
 	case "Dashboard.lateRuns":
 		if e.ComplexityRoot.Dashboard.LateRuns == nil {
 			break
@@ -1382,6 +1436,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Feed.PausedAt(childComplexity), true
+	case "Feed.qualityRules":
+		if e.ComplexityRoot.Feed.QualityRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feed.QualityRules(childComplexity), true
 	case "Feed.runs":
 		if e.ComplexityRoot.Feed.Runs == nil {
 			break
@@ -1585,6 +1645,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DenyConsent(childComplexity, args["input"].(model.ConsentInput)), true
+	case "Mutation.discardRun":
+		if e.ComplexityRoot.Mutation.DiscardRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_discardRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DiscardRun(childComplexity, args["id"].(string), args["reason"].(*string)), true
 	case "Mutation.grantConsent":
 		if e.ComplexityRoot.Mutation.GrantConsent == nil {
 			break
@@ -1629,6 +1700,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectRequest(childComplexity, args["id"].(string), args["comment"].(string)), true
+	case "Mutation.releaseRun":
+		if e.ComplexityRoot.Mutation.ReleaseRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_releaseRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReleaseRun(childComplexity, args["id"].(string)), true
 	case "Mutation.rerunRun":
 		if e.ComplexityRoot.Mutation.RerunRun == nil {
 			break
@@ -1728,6 +1810,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetConsentDefault(childComplexity, args["partner"].(string), args["default"].(model.ConsentDefault)), true
+	case "Mutation.setFeedQuality":
+		if e.ComplexityRoot.Mutation.SetFeedQuality == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setFeedQuality_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetFeedQuality(childComplexity, args["feed"].(string), args["rules"].(json.RawMessage)), true
 	case "Mutation.submitRequest":
 		if e.ComplexityRoot.Mutation.SubmitRequest == nil {
 			break
@@ -2034,6 +2127,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PreviewColumn.Type(childComplexity), true
+
+	case "QualityColumn.distinct":
+		if e.ComplexityRoot.QualityColumn.Distinct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityColumn.Distinct(childComplexity), true
+	case "QualityColumn.duplicates":
+		if e.ComplexityRoot.QualityColumn.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityColumn.Duplicates(childComplexity), true
+	case "QualityColumn.name":
+		if e.ComplexityRoot.QualityColumn.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityColumn.Name(childComplexity), true
+	case "QualityColumn.nullPct":
+		if e.ComplexityRoot.QualityColumn.NullPct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityColumn.NullPct(childComplexity), true
+	case "QualityColumn.nulls":
+		if e.ComplexityRoot.QualityColumn.Nulls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityColumn.Nulls(childComplexity), true
+	case "QualityColumn.uniqueLimitReached":
+		if e.ComplexityRoot.QualityColumn.UniqueLimitReached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityColumn.UniqueLimitReached(childComplexity), true
+
+	case "QualitySkip.check":
+		if e.ComplexityRoot.QualitySkip.Check == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualitySkip.Check(childComplexity), true
+	case "QualitySkip.reason":
+		if e.ComplexityRoot.QualitySkip.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualitySkip.Reason(childComplexity), true
+
+	case "QualityViolation.check":
+		if e.ComplexityRoot.QualityViolation.Check == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityViolation.Check(childComplexity), true
+	case "QualityViolation.column":
+		if e.ComplexityRoot.QualityViolation.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityViolation.Column(childComplexity), true
+	case "QualityViolation.message":
+		if e.ComplexityRoot.QualityViolation.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityViolation.Message(childComplexity), true
 
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
@@ -2490,6 +2652,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.LateAt(childComplexity), true
+	case "Run.quality":
+		if e.ComplexityRoot.Run.Quality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Quality(childComplexity), true
 	case "Run.rows":
 		if e.ComplexityRoot.Run.Rows == nil {
 			break
@@ -2632,6 +2800,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunProgress.Run(childComplexity), true
+
+	case "RunQuality.checkedAt":
+		if e.ComplexityRoot.RunQuality.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.CheckedAt(childComplexity), true
+	case "RunQuality.columns":
+		if e.ComplexityRoot.RunQuality.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.Columns(childComplexity), true
+	case "RunQuality.discardedAt":
+		if e.ComplexityRoot.RunQuality.DiscardedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.DiscardedAt(childComplexity), true
+	case "RunQuality.discardedBy":
+		if e.ComplexityRoot.RunQuality.DiscardedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.DiscardedBy(childComplexity), true
+	case "RunQuality.outcome":
+		if e.ComplexityRoot.RunQuality.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.Outcome(childComplexity), true
+	case "RunQuality.previousRows":
+		if e.ComplexityRoot.RunQuality.PreviousRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.PreviousRows(childComplexity), true
+	case "RunQuality.releasedAt":
+		if e.ComplexityRoot.RunQuality.ReleasedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.ReleasedAt(childComplexity), true
+	case "RunQuality.releasedBy":
+		if e.ComplexityRoot.RunQuality.ReleasedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.ReleasedBy(childComplexity), true
+	case "RunQuality.rowChangePct":
+		if e.ComplexityRoot.RunQuality.RowChangePct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.RowChangePct(childComplexity), true
+	case "RunQuality.rows":
+		if e.ComplexityRoot.RunQuality.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.Rows(childComplexity), true
+	case "RunQuality.rules":
+		if e.ComplexityRoot.RunQuality.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.Rules(childComplexity), true
+	case "RunQuality.skipped":
+		if e.ComplexityRoot.RunQuality.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.Skipped(childComplexity), true
+	case "RunQuality.violations":
+		if e.ComplexityRoot.RunQuality.Violations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunQuality.Violations(childComplexity), true
 
 	case "RunStatusCount.count":
 		if e.ComplexityRoot.RunStatusCount.Count == nil {
@@ -3307,6 +3554,11 @@ type Feed @hasRole(roles: [ADMIN, ANALYST, OPERATOR, PARTNER]) {
   nextRuns(count: Int = 5): [ScheduledSlot!]!
   lastRun: Run
   runs(status: [RunStatus!], first: Int = 20, after: String): RunConnection!
+  """
+  The feed's quality rules as axtract.feed_quality_set stored them, with
+  on_fail filled in; null when the feed has none (docs/quality.md).
+  """
+  qualityRules: JSON @hasRole(roles: [ADMIN, ANALYST, OPERATOR])
 }
 
 type FeedConnection @hasRole(roles: [ADMIN, ANALYST, OPERATOR, PARTNER]) {
@@ -3348,6 +3600,10 @@ enum RunStatus {
   RETRYING
   SUCCEEDED
   FAILED
+  "The data broke a quality rule of a feed whose on_fail is hold; nothing was delivered and an operator decides."
+  HELD
+  "An operator discarded the held run; nothing was delivered."
+  DISCARDED
 }
 
 enum RunTrigger {
@@ -3381,6 +3637,75 @@ type Run @hasRole(roles: [ADMIN, ANALYST, OPERATOR, PARTNER]) {
   late: Boolean!
   "The files the run delivered, in delivery order."
   files: [RunFile!]!
+  """
+  The quality result of the run's latest checked attempt; null when its
+  feed had no rules when it ran.
+  """
+  quality: RunQuality @hasRole(roles: [ADMIN, ANALYST, OPERATOR])
+}
+
+enum QualityOutcome {
+  "No rule was broken."
+  PASSED
+  "A rule was broken and on_fail is fail, so the run failed."
+  FAILED
+  "A rule was broken and on_fail is hold, so the run waits for releaseRun or discardRun."
+  HELD
+  "A rule was broken, but an operator had released the run, so it was delivered."
+  RELEASED
+}
+
+"""
+What the quality checks measured in a run (axtract.run_quality). It names
+rules, columns and counts, never a value from the data.
+"""
+type RunQuality @hasRole(roles: [ADMIN, ANALYST, OPERATOR]) {
+  outcome: QualityOutcome!
+  "The rules the attempt applied."
+  rules: JSON!
+  rows: Int64!
+  "Rows of the feed's previous succeeded run; null on its first run."
+  previousRows: Int64
+  "The change in rows against previousRows, in percent, rounded to two decimals."
+  rowChangePct: Float
+  violations: [QualityViolation!]!
+  "Measures of every column in view order; empty when only row counts were checked."
+  columns: [QualityColumn!]!
+  "Checks that were not run, with the reason."
+  skipped: [QualitySkip!]!
+  checkedAt: Time!
+  releasedAt: Time
+  releasedBy: String
+  discardedAt: Time
+  discardedBy: String
+}
+
+"A broken quality rule."
+type QualityViolation @hasRole(roles: [ADMIN, ANALYST, OPERATOR]) {
+  "The rule's key, such as min_rows."
+  check: String!
+  "The column the rule is about; null for row-count rules."
+  column: String
+  "The measured value and the limit."
+  message: String!
+}
+
+type QualityColumn @hasRole(roles: [ADMIN, ANALYST, OPERATOR]) {
+  name: String!
+  nulls: Int64!
+  "nulls in percent of the rows, rounded to two decimals."
+  nullPct: Float!
+  "Distinct non-NULL values; set for unique columns only."
+  distinct: Int64
+  "Non-NULL values seen in an earlier row; set for unique columns only."
+  duplicates: Int64
+  "Whether the column had more non-NULL values than unique_max_values, so it was not checked in full."
+  uniqueLimitReached: Boolean!
+}
+
+type QualitySkip @hasRole(roles: [ADMIN, ANALYST, OPERATOR]) {
+  check: String!
+  reason: String!
 }
 
 type RunConnection @hasRole(roles: [ADMIN, ANALYST, OPERATOR, PARTNER]) {
@@ -3423,7 +3748,9 @@ type Dashboard @hasRole(roles: [ADMIN, ANALYST, OPERATOR]) {
   runsByStatus: [RunStatusCount!]!
   "Runs past their deadline and not delivered."
   lateRuns: Int!
-  "Feeds that need attention, late and failed first."
+  "Runs held by quality checks, waiting for releaseRun or discardRun."
+  heldRuns: Int!
+  "Feeds that need attention: late, failed, held, retrying, then paused."
   attention(first: Int = 20): [FeedHealth!]!
   "Recent runs, newest first, for charts."
   recentRuns(first: Int = 50): [Run!]!
@@ -3439,6 +3766,8 @@ type RunStatusCount @hasRole(roles: [ADMIN, ANALYST, OPERATOR]) {
 enum FeedState {
   LATE
   FAILED
+  "The feed's last run is held by quality checks."
+  HELD
   RETRYING
   PAUSED
   OK
@@ -3707,6 +4036,20 @@ type Mutation {
   runFeedNow(name: String!): Run! @hasRole(roles: [ADMIN, OPERATOR])
   "axtract.feed_backfill; returns the number of runs created."
   backfillFeed(name: String!, from: Date!, to: Date!): Int! @hasRole(roles: [ADMIN, OPERATOR])
+  """
+  axtract.run_release: queue a held run again, to deliver even if its data
+  breaks the feed's rules again.
+  """
+  releaseRun(id: ID!): Run! @hasRole(roles: [ADMIN, OPERATOR])
+  "axtract.run_discard: end a held run as discarded; reason goes into the audit event."
+  discardRun(id: ID!, reason: String): Run! @hasRole(roles: [ADMIN, OPERATOR])
+
+  # Analysts: quality rules apply to live feeds, so they are set directly.
+  """
+  axtract.feed_quality_set: replace the feed's quality rules; null or {}
+  removes them. Returns the feed.
+  """
+  setFeedQuality(feed: String!, rules: JSON): Feed! @hasRole(roles: [ADMIN, ANALYST])
 
   # Administrators.
   "axtract.partner_create."
@@ -3904,6 +4247,8 @@ func (ec *executionContext) childFields_Dashboard(ctx context.Context, field gra
 		return ec.fieldContext_Dashboard_runsByStatus(ctx, field)
 	case "lateRuns":
 		return ec.fieldContext_Dashboard_lateRuns(ctx, field)
+	case "heldRuns":
+		return ec.fieldContext_Dashboard_heldRuns(ctx, field)
 	case "attention":
 		return ec.fieldContext_Dashboard_attention(ctx, field)
 	case "recentRuns":
@@ -4092,6 +4437,8 @@ func (ec *executionContext) childFields_Feed(ctx context.Context, field graphql.
 		return ec.fieldContext_Feed_lastRun(ctx, field)
 	case "runs":
 		return ec.fieldContext_Feed_runs(ctx, field)
+	case "qualityRules":
+		return ec.fieldContext_Feed_qualityRules(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Feed", field.Name)
 }
@@ -4254,6 +4601,46 @@ func (ec *executionContext) childFields_PreviewColumn(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type PreviewColumn", field.Name)
 }
 
+func (ec *executionContext) childFields_QualityColumn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_QualityColumn_name(ctx, field)
+	case "nulls":
+		return ec.fieldContext_QualityColumn_nulls(ctx, field)
+	case "nullPct":
+		return ec.fieldContext_QualityColumn_nullPct(ctx, field)
+	case "distinct":
+		return ec.fieldContext_QualityColumn_distinct(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_QualityColumn_duplicates(ctx, field)
+	case "uniqueLimitReached":
+		return ec.fieldContext_QualityColumn_uniqueLimitReached(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityColumn", field.Name)
+}
+
+func (ec *executionContext) childFields_QualitySkip(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "check":
+		return ec.fieldContext_QualitySkip_check(ctx, field)
+	case "reason":
+		return ec.fieldContext_QualitySkip_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualitySkip", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityViolation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "check":
+		return ec.fieldContext_QualityViolation_check(ctx, field)
+	case "column":
+		return ec.fieldContext_QualityViolation_column(ctx, field)
+	case "message":
+		return ec.fieldContext_QualityViolation_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityViolation", field.Name)
+}
+
 func (ec *executionContext) childFields_Request(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4386,6 +4773,8 @@ func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.C
 		return ec.fieldContext_Run_late(ctx, field)
 	case "files":
 		return ec.fieldContext_Run_files(ctx, field)
+	case "quality":
+		return ec.fieldContext_Run_quality(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Run", field.Name)
 }
@@ -4444,6 +4833,38 @@ func (ec *executionContext) childFields_RunProgress(ctx context.Context, field g
 		return ec.fieldContext_RunProgress_bytesCopied(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_RunQuality(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcome":
+		return ec.fieldContext_RunQuality_outcome(ctx, field)
+	case "rules":
+		return ec.fieldContext_RunQuality_rules(ctx, field)
+	case "rows":
+		return ec.fieldContext_RunQuality_rows(ctx, field)
+	case "previousRows":
+		return ec.fieldContext_RunQuality_previousRows(ctx, field)
+	case "rowChangePct":
+		return ec.fieldContext_RunQuality_rowChangePct(ctx, field)
+	case "violations":
+		return ec.fieldContext_RunQuality_violations(ctx, field)
+	case "columns":
+		return ec.fieldContext_RunQuality_columns(ctx, field)
+	case "skipped":
+		return ec.fieldContext_RunQuality_skipped(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_RunQuality_checkedAt(ctx, field)
+	case "releasedAt":
+		return ec.fieldContext_RunQuality_releasedAt(ctx, field)
+	case "releasedBy":
+		return ec.fieldContext_RunQuality_releasedBy(ctx, field)
+	case "discardedAt":
+		return ec.fieldContext_RunQuality_discardedAt(ctx, field)
+	case "discardedBy":
+		return ec.fieldContext_RunQuality_discardedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunQuality", field.Name)
 }
 
 func (ec *executionContext) childFields_RunStatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4970,6 +5391,28 @@ func (ec *executionContext) field_Mutation_denyConsent_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_discardRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_grantConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5031,6 +5474,20 @@ func (ec *executionContext) field_Mutation_rejectRequest_args(ctx context.Contex
 		return nil, err
 	}
 	args["comment"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_releaseRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5197,6 +5654,28 @@ func (ec *executionContext) field_Mutation_setConsentDefault_args(ctx context.Co
 		return nil, err
 	}
 	args["default"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setFeedQuality_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "feed",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["feed"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "rules",
+		func(ctx context.Context, v any) (json.RawMessage, error) {
+			return ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rules"] = arg1
 	return args, nil
 }
 
@@ -7169,6 +7648,29 @@ func (ec *executionContext) _Dashboard_lateRuns(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Dashboard_lateRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Dashboard_heldRuns(ctx context.Context, field graphql.CollectedField, obj *model.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_heldRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().HeldRuns(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_heldRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Dashboard", field, true, true, "Int")
 }
 
@@ -9301,6 +9803,47 @@ func (ec *executionContext) fieldContext_Feed_runs(ctx context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Feed_qualityRules(ctx context.Context, field graphql.CollectedField, obj *model.Feed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Feed_qualityRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Feed().QualityRules(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR"})
+				if err != nil {
+					var zeroVal json.RawMessage
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal json.RawMessage
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Feed_qualityRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Feed", field, true, true, "JSON")
+}
+
 func (ec *executionContext) _FeedConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.FeedConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10919,6 +11462,228 @@ func (ec *executionContext) fieldContext_Mutation_backfillFeed(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_backfillFeed_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_releaseRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_releaseRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReleaseRun(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR", "PARTNER"})
+				if err != nil {
+					var zeroVal *model.Run
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Run
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+			directive2 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Run
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Run
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive1, roles)
+			}
+
+			next = directive2
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Run) graphql.Marshaler {
+			return ec.marshalNRun2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_releaseRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_releaseRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_discardRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_discardRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DiscardRun(ctx, fc.Args["id"].(string), fc.Args["reason"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR", "PARTNER"})
+				if err != nil {
+					var zeroVal *model.Run
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Run
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+			directive2 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Run
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Run
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive1, roles)
+			}
+
+			next = directive2
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Run) graphql.Marshaler {
+			return ec.marshalNRun2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_discardRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_discardRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setFeedQuality(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setFeedQuality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetFeedQuality(ctx, fc.Args["feed"].(string), fc.Args["rules"].(json.RawMessage))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR", "PARTNER"})
+				if err != nil {
+					var zeroVal *model.Feed
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Feed
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+			directive2 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST"})
+				if err != nil {
+					var zeroVal *model.Feed
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Feed
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive1, roles)
+			}
+
+			next = directive2
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Feed) graphql.Marshaler {
+			return ec.marshalNFeed2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐFeed(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setFeedQuality(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Feed(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setFeedQuality_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12933,6 +13698,259 @@ func (ec *executionContext) _PreviewColumn_type(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PreviewColumn_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PreviewColumn", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityColumn_name(ctx context.Context, field graphql.CollectedField, obj *model.QualityColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityColumn_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityColumn_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityColumn", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityColumn_nulls(ctx context.Context, field graphql.CollectedField, obj *model.QualityColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityColumn_nulls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nulls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityColumn_nulls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityColumn", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _QualityColumn_nullPct(ctx context.Context, field graphql.CollectedField, obj *model.QualityColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityColumn_nullPct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NullPct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityColumn_nullPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityColumn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QualityColumn_distinct(ctx context.Context, field graphql.CollectedField, obj *model.QualityColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityColumn_distinct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distinct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QualityColumn_distinct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityColumn", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _QualityColumn_duplicates(ctx context.Context, field graphql.CollectedField, obj *model.QualityColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityColumn_duplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QualityColumn_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityColumn", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _QualityColumn_uniqueLimitReached(ctx context.Context, field graphql.CollectedField, obj *model.QualityColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityColumn_uniqueLimitReached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UniqueLimitReached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityColumn_uniqueLimitReached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityColumn", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _QualitySkip_check(ctx context.Context, field graphql.CollectedField, obj *model.QualitySkip) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualitySkip_check(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Check, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualitySkip_check(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualitySkip", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualitySkip_reason(ctx context.Context, field graphql.CollectedField, obj *model.QualitySkip) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualitySkip_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualitySkip_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualitySkip", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityViolation_check(ctx context.Context, field graphql.CollectedField, obj *model.QualityViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityViolation_check(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Check, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityViolation_check(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityViolation", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityViolation_column(ctx context.Context, field graphql.CollectedField, obj *model.QualityViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityViolation_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QualityViolation_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityViolation", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityViolation_message(ctx context.Context, field graphql.CollectedField, obj *model.QualityViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityViolation_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityViolation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -15619,6 +16637,68 @@ func (ec *executionContext) fieldContext_Run_files(_ context.Context, field grap
 	return fc, nil
 }
 
+func (ec *executionContext) _Run_quality(ctx context.Context, field graphql.CollectedField, obj *model.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_quality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Quality(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR"})
+				if err != nil {
+					var zeroVal *model.RunQuality
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunQuality
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+			directive2 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR"})
+				if err != nil {
+					var zeroVal *model.RunQuality
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RunQuality
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive1, roles)
+			}
+
+			next = directive2
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunQuality) graphql.Marshaler {
+			return ec.marshalORunQuality2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRunQuality(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_quality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunQuality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RunConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RunConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16093,6 +17173,386 @@ func (ec *executionContext) _RunProgress_bytesCopied(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_RunProgress_bytesCopied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RunProgress", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _RunQuality_outcome(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.QualityOutcome) graphql.Marshaler {
+			return ec.marshalNQualityOutcome2githubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "QualityOutcome")
+}
+
+func (ec *executionContext) _RunQuality_rules(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalNJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _RunQuality_rows(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _RunQuality_previousRows(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_previousRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_previousRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _RunQuality_rowChangePct(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_rowChangePct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowChangePct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_rowChangePct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RunQuality_violations(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_violations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Violations, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR"})
+				if err != nil {
+					var zeroVal []*model.QualityViolation
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.QualityViolation
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.QualityViolation) graphql.Marshaler {
+			return ec.marshalNQualityViolation2ᚕᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityViolationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_violations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunQuality",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityViolation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunQuality_columns(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR"})
+				if err != nil {
+					var zeroVal []*model.QualityColumn
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.QualityColumn
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.QualityColumn) graphql.Marshaler {
+			return ec.marshalNQualityColumn2ᚕᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityColumnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunQuality",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityColumn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunQuality_skipped(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR"})
+				if err != nil {
+					var zeroVal []*model.QualitySkip
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.QualitySkip
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.QualitySkip) graphql.Marshaler {
+			return ec.marshalNQualitySkip2ᚕᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualitySkipᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunQuality",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualitySkip(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunQuality_checkedAt(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_checkedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RunQuality_releasedAt(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_releasedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReleasedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_releasedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RunQuality_releasedBy(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_releasedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReleasedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_releasedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "String")
+}
+
+func (ec *executionContext) _RunQuality_discardedAt(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_discardedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscardedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_discardedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RunQuality_discardedBy(ctx context.Context, field graphql.CollectedField, obj *model.RunQuality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunQuality_discardedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscardedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunQuality_discardedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunQuality", field, false, false, "String")
 }
 
 func (ec *executionContext) _RunStatusCount_status(ctx context.Context, field graphql.CollectedField, obj *model.RunStatusCount) (ret graphql.Marshaler) {
@@ -19097,6 +20557,12 @@ func (ec *executionContext) _Dashboard(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dashboard_lateRuns(ctx, field, obj)
 				})
+		case "heldRuns":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_heldRuns(ctx, field, obj)
+				})
 		case "attention":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -19683,6 +21149,12 @@ func (ec *executionContext) _Feed(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Feed_runs(ctx, field, obj)
 				})
+		case "qualityRules":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Feed_qualityRules(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19967,6 +21439,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "backfillFeed":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_backfillFeed(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "releaseRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_releaseRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discardRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_discardRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setFeedQuality":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setFeedQuality(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20428,6 +21921,145 @@ func (ec *executionContext) _PreviewColumn(ctx context.Context, sel ast.Selectio
 			}
 		case "type":
 			out.Values[i] = ec._PreviewColumn_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualityColumnImplementors = []string{"QualityColumn"}
+
+func (ec *executionContext) _QualityColumn(ctx context.Context, sel ast.SelectionSet, obj *model.QualityColumn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualityColumnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualityColumn")
+		case "name":
+			out.Values[i] = ec._QualityColumn_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nulls":
+			out.Values[i] = ec._QualityColumn_nulls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nullPct":
+			out.Values[i] = ec._QualityColumn_nullPct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "distinct":
+			out.Values[i] = ec._QualityColumn_distinct(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "duplicates":
+			out.Values[i] = ec._QualityColumn_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "uniqueLimitReached":
+			out.Values[i] = ec._QualityColumn_uniqueLimitReached(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualitySkipImplementors = []string{"QualitySkip"}
+
+func (ec *executionContext) _QualitySkip(ctx context.Context, sel ast.SelectionSet, obj *model.QualitySkip) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualitySkipImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualitySkip")
+		case "check":
+			out.Values[i] = ec._QualitySkip_check(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._QualitySkip_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualityViolationImplementors = []string{"QualityViolation"}
+
+func (ec *executionContext) _QualityViolation(ctx context.Context, sel ast.SelectionSet, obj *model.QualityViolation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualityViolationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualityViolation")
+		case "check":
+			out.Values[i] = ec._QualityViolation_check(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._QualityViolation_column(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._QualityViolation_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21000,6 +22632,12 @@ func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Run_files(ctx, field, obj)
 				})
+		case "quality":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Run_quality(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21190,6 +22828,99 @@ func (ec *executionContext) _RunProgress(ctx context.Context, sel ast.SelectionS
 			}
 		case "bytesCopied":
 			out.Values[i] = ec._RunProgress_bytesCopied(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runQualityImplementors = []string{"RunQuality"}
+
+func (ec *executionContext) _RunQuality(ctx context.Context, sel ast.SelectionSet, obj *model.RunQuality) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runQualityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunQuality")
+		case "outcome":
+			out.Values[i] = ec._RunQuality_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rules":
+			out.Values[i] = ec._RunQuality_rules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._RunQuality_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previousRows":
+			out.Values[i] = ec._RunQuality_previousRows(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rowChangePct":
+			out.Values[i] = ec._RunQuality_rowChangePct(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "violations":
+			out.Values[i] = ec._RunQuality_violations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "columns":
+			out.Values[i] = ec._RunQuality_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._RunQuality_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkedAt":
+			out.Values[i] = ec._RunQuality_checkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "releasedAt":
+			out.Values[i] = ec._RunQuality_releasedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "releasedBy":
+			out.Values[i] = ec._RunQuality_releasedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "discardedAt":
+			out.Values[i] = ec._RunQuality_discardedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "discardedBy":
+			out.Values[i] = ec._RunQuality_discardedBy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -22393,6 +24124,20 @@ func (ec *executionContext) marshalNFeedState2githubᚗcomᚋaxtractᚋaxtract�
 	return v
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22615,6 +24360,88 @@ func (ec *executionContext) unmarshalNPurposeOfUse2githubᚗcomᚋaxtractᚋaxtr
 
 func (ec *executionContext) marshalNPurposeOfUse2githubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐPurposeOfUse(ctx context.Context, sel ast.SelectionSet, v model.PurposeOfUse) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNQualityColumn2ᚕᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QualityColumn) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQualityColumn2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityColumn(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQualityColumn2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityColumn(ctx context.Context, sel ast.SelectionSet, v *model.QualityColumn) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QualityColumn!")
+		return graphql.Null
+	}
+	return ec._QualityColumn(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNQualityOutcome2githubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityOutcome(ctx context.Context, v any) (model.QualityOutcome, error) {
+	var res model.QualityOutcome
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNQualityOutcome2githubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityOutcome(ctx context.Context, sel ast.SelectionSet, v model.QualityOutcome) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNQualitySkip2ᚕᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualitySkipᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QualitySkip) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQualitySkip2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualitySkip(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQualitySkip2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualitySkip(ctx context.Context, sel ast.SelectionSet, v *model.QualitySkip) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QualitySkip!")
+		return graphql.Null
+	}
+	return ec._QualitySkip(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQualityViolation2ᚕᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QualityViolation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQualityViolation2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityViolation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQualityViolation2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐQualityViolation(ctx context.Context, sel ast.SelectionSet, v *model.QualityViolation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QualityViolation!")
+		return graphql.Null
+	}
+	return ec._QualityViolation(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRequest2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRequest(ctx context.Context, sel ast.SelectionSet, v *model.Request) graphql.Marshaler {
@@ -23340,6 +25167,23 @@ func (ec *executionContext) marshalOFeed2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋg
 	return ec._Feed(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -23483,6 +25327,13 @@ func (ec *executionContext) marshalORun2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgr
 		return graphql.Null
 	}
 	return ec._Run(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORunQuality2ᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRunQuality(ctx context.Context, sel ast.SelectionSet, v *model.RunQuality) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RunQuality(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORunStatus2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRunStatusᚄ(ctx context.Context, v any) ([]model.RunStatus, error) {

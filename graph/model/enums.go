@@ -42,6 +42,9 @@ type RunFileKind string
 // FeedState is the dashboard's summary of a feed.
 type FeedState string
 
+// QualityOutcome is a value of axtract.run_quality.outcome.
+type QualityOutcome string
+
 // RequestKind is the kind of a change request.
 type RequestKind string
 
@@ -55,15 +58,19 @@ const (
 	RunStatusRetrying  RunStatus = "retrying"
 	RunStatusSucceeded RunStatus = "succeeded"
 	RunStatusFailed    RunStatus = "failed"
+	RunStatusHeld      RunStatus = "held"
+	RunStatusDiscarded RunStatus = "discarded"
 )
 
 // AllRunStatuses lists every run status in the schema's order.
-var AllRunStatuses = []RunStatus{RunStatusQueued, RunStatusRunning, RunStatusRetrying, RunStatusSucceeded, RunStatusFailed}
+var AllRunStatuses = []RunStatus{RunStatusQueued, RunStatusRunning, RunStatusRetrying, RunStatusSucceeded, RunStatusFailed,
+	RunStatusHeld, RunStatusDiscarded}
 
 // Feed states, most urgent first.
 const (
 	FeedStateLate     FeedState = "late"
 	FeedStateFailed   FeedState = "failed"
+	FeedStateHeld     FeedState = "held"
 	FeedStateRetrying FeedState = "retrying"
 	FeedStatePaused   FeedState = "paused"
 	FeedStateOK       FeedState = "ok"
@@ -91,6 +98,7 @@ func (e RunStatus) MarshalGQL(w io.Writer)       { marshalEnum(w, string(e)) }
 func (e RunTrigger) MarshalGQL(w io.Writer)      { marshalEnum(w, string(e)) }
 func (e RunFileKind) MarshalGQL(w io.Writer)     { marshalEnum(w, string(e)) }
 func (e FeedState) MarshalGQL(w io.Writer)       { marshalEnum(w, string(e)) }
+func (e QualityOutcome) MarshalGQL(w io.Writer)  { marshalEnum(w, string(e)) }
 func (e RequestKind) MarshalGQL(w io.Writer)     { marshalEnum(w, string(e)) }
 func (e RequestStatus) MarshalGQL(w io.Writer)   { marshalEnum(w, string(e)) }
 
@@ -106,8 +114,11 @@ func (e *RunStatus) UnmarshalGQL(v any) error      { return setEnum((*string)(e)
 func (e *RunTrigger) UnmarshalGQL(v any) error     { return setEnum((*string)(e), v, "RunTrigger") }
 func (e *RunFileKind) UnmarshalGQL(v any) error    { return setEnum((*string)(e), v, "RunFileKind") }
 func (e *FeedState) UnmarshalGQL(v any) error      { return setEnum((*string)(e), v, "FeedState") }
-func (e *RequestKind) UnmarshalGQL(v any) error    { return setEnum((*string)(e), v, "RequestKind") }
-func (e *RequestStatus) UnmarshalGQL(v any) error  { return setEnum((*string)(e), v, "RequestStatus") }
+func (e *QualityOutcome) UnmarshalGQL(v any) error {
+	return setEnum((*string)(e), v, "QualityOutcome")
+}
+func (e *RequestKind) UnmarshalGQL(v any) error   { return setEnum((*string)(e), v, "RequestKind") }
+func (e *RequestStatus) UnmarshalGQL(v any) error { return setEnum((*string)(e), v, "RequestStatus") }
 
 // setEnum stores the stored form of GraphQL enum value v in dst. The
 // @hasRole directive's arguments are read on every field resolved, so the

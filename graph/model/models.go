@@ -160,7 +160,7 @@ func (r *Run) Late() bool {
 	if r.LateAt != nil {
 		return true
 	}
-	if r.DeadlineAt == nil || r.Status == RunStatusSucceeded {
+	if r.DeadlineAt == nil || r.Status == RunStatusSucceeded || r.Status == RunStatusDiscarded {
 		return false
 	}
 	return r.Now.After(*r.DeadlineAt)

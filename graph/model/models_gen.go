@@ -227,6 +227,34 @@ type PreviewColumn struct {
 	Type string `json:"type"`
 }
 
+type QualityColumn struct {
+	Name  string `json:"name"`
+	Nulls int64  `json:"nulls"`
+	// nulls in percent of the rows, rounded to two decimals.
+	NullPct float64 `json:"nullPct"`
+	// Distinct non-NULL values; set for unique columns only.
+	Distinct *int64 `json:"distinct,omitempty"`
+	// Non-NULL values seen in an earlier row; set for unique columns only.
+	Duplicates *int64 `json:"duplicates,omitempty"`
+	// Whether the column had more non-NULL values than unique_max_values, so it was not checked in full.
+	UniqueLimitReached bool `json:"uniqueLimitReached"`
+}
+
+type QualitySkip struct {
+	Check  string `json:"check"`
+	Reason string `json:"reason"`
+}
+
+// A broken quality rule.
+type QualityViolation struct {
+	// The rule's key, such as min_rows.
+	Check string `json:"check"`
+	// The column the rule is about; null for row-count rules.
+	Column *string `json:"column,omitempty"`
+	// The measured value and the limit.
+	Message string `json:"message"`
+}
+
 type Query struct {
 }
 
@@ -286,6 +314,29 @@ type RunProgress struct {
 	RowsCopied *int64 `json:"rowsCopied,omitempty"`
 	// Bytes the extract has copied so far, when known.
 	BytesCopied *int64 `json:"bytesCopied,omitempty"`
+}
+
+// What the quality checks measured in a run (axtract.run_quality). It names
+// rules, columns and counts, never a value from the data.
+type RunQuality struct {
+	Outcome QualityOutcome `json:"outcome"`
+	// The rules the attempt applied.
+	Rules json.RawMessage `json:"rules"`
+	Rows  int64           `json:"rows"`
+	// Rows of the feed's previous succeeded run; null on its first run.
+	PreviousRows *int64 `json:"previousRows,omitempty"`
+	// The change in rows against previousRows, in percent, rounded to two decimals.
+	RowChangePct *float64            `json:"rowChangePct,omitempty"`
+	Violations   []*QualityViolation `json:"violations"`
+	// Measures of every column in view order; empty when only row counts were checked.
+	Columns []*QualityColumn `json:"columns"`
+	// Checks that were not run, with the reason.
+	Skipped     []*QualitySkip `json:"skipped"`
+	CheckedAt   time.Time      `json:"checkedAt"`
+	ReleasedAt  *time.Time     `json:"releasedAt,omitempty"`
+	ReleasedBy  *string        `json:"releasedBy,omitempty"`
+	DiscardedAt *time.Time     `json:"discardedAt,omitempty"`
+	DiscardedBy *string        `json:"discardedBy,omitempty"`
 }
 
 type RunStatusCount struct {

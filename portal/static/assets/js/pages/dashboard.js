@@ -1,14 +1,18 @@
 // Status dashboard: runs by state, feeds that need attention (late and
-// failed first), live progress of running extracts, charts of rows and
-// durations, and the operator's retry, run-now and pause buttons.
+// failed first), runs held by quality checks, live progress of running
+// extracts, and charts of rows and durations. Operators get retry, run-now,
+// pause, release and discard buttons, and analysts a quality rules form.
 
 import { h, stack, add, clear, formatNumber, formatBytes, formatTime, formatDuration, announce } from '../dom.js';
 import { gql } from '../api.js';
 import { barChart, lineChart } from '../chart.js';
+import { Q_HELD, drawHeld, rulesPanel } from './dashboard-quality.js';
 
 export const title = 'Dashboard';
 export const help = [
-  'The counts at the top are runs by state. "Needs attention" lists feeds that are late, failed, retrying or paused, late and failed first.',
+  'The counts at the top are runs by state. "Needs attention" lists feeds that are late, failed, held, retrying or paused, late and failed first.',
+  '"Held by quality checks" lists runs whose data broke a rule of a feed set to hold. Nothing was delivered. Operators and admins release a held run, which runs it again and delivers even if the rules break again, or discard it with a reason.',
+  'Analysts and admins set a feed\'s quality rules under "Quality rules": the fewest rows a run may have, the largest change in rows against the previous delivered run, columns that must have no NULL, and whether a broken rule fails or holds the run. Other rules set with axtract quality set are kept.',
   'Running extracts show the rows PostgreSQL has copied so far; the page refreshes every few seconds while something runs, and every 15 seconds otherwise.',
   'Operators and admins can retry a failed run, run a feed now, and pause or resume a feed. A retry reuses the failed run\'s slot, so the slot is still delivered at most once.',
   'The Feeds table lists every feed with its schedule, its next run in the feed\'s time zone and its last run.',
@@ -49,7 +53,7 @@ const M_PAUSE = 'mutation Pause($name: String!) { pauseFeed(name: $name) { name 
 const M_RESUME = 'mutation Resume($name: String!) { resumeFeed(name: $name) { name paused } }';
 const M_RUN = 'mutation RunNow($name: String!) { runFeedNow(name: $name) { id status } }';
 
-const STATE_ORDER = { LATE: 0, FAILED: 1, RETRYING: 2, PAUSED: 3, OK: 4 };
+const STATE_ORDER = { LATE: 0, FAILED: 1, HELD: 2, RETRYING: 3, PAUSED: 4, OK: 5 };
 
 function badge(state) {
   const s = String(state || '').toLowerCase();
@@ -58,8 +62,12 @@ function badge(state) {
 
 export async function render(main, _params, ctx) {
   const canOperate = ['admin', 'operator'].includes(ctx.session.role);
+  const canSetRules = ['admin', 'analyst'].includes(ctx.session.role);
   const stats = h('ul', { class: 'stats', id: 'run-stats', 'aria-label': 'Runs by state' });
   const attention = h('div', { class: 'table-wrap', id: 'attention' });
+  const held = h('div', { class: 'table-wrap', id: 'held' });
+  const rulesCard = h('section', { class: 'card', 'aria-labelledby': 'rules-h', hidden: !canSetRules },
+    h('h2', { id: 'rules-h' }, 'Quality rules'));
   const running = h('div', { id: 'running' });
   const charts = h('div', { class: 'grid two', id: 'charts' });
   const recent = h('div', { class: 'table-wrap', id: 'recent-runs' });
@@ -68,10 +76,12 @@ export async function render(main, _params, ctx) {
   main.append(
     stats,
     h('section', { class: 'card', 'aria-labelledby': 'att-h' }, h('h2', { id: 'att-h' }, 'Needs attention'), attention),
+    h('section', { class: 'card', 'aria-labelledby': 'held-h' }, h('h2', { id: 'held-h' }, 'Held by quality checks'), held),
     h('section', { class: 'card', 'aria-labelledby': 'run-h', 'aria-live': 'polite' }, h('h2', { id: 'run-h' }, 'Running now'), running),
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' }, h('h2', { id: 'chart-h' }, 'Recent runs'), charts),
     h('section', { class: 'card', 'aria-labelledby': 'recent-h' }, h('h2', { id: 'recent-h' }, 'Latest runs'), recent),
     h('section', { class: 'card', 'aria-labelledby': 'feeds-h' }, h('h2', { id: 'feeds-h' }, 'Feeds'), feedsBox),
+    rulesCard,
     updated);
 
   let timer = null;
@@ -193,10 +203,14 @@ export async function render(main, _params, ctx) {
     clearTimeout(timer);
     let busy = false;
     try {
-      const [data, feeds] = await Promise.all([gql(Q), gql(Q_FEEDS)]);
+      const [data, feeds, heldRuns] = await Promise.all([gql(Q), gql(Q_FEEDS), gql(Q_HELD)]);
       if (stopped) return;
       busy = draw(data.dashboard);
-      drawFeeds(feeds.feeds.edges.map((e) => e.node));
+      drawHeld(held, heldRuns.runs.edges.map((e) => e.node), canOperate, act);
+      const feedList = feeds.feeds.edges.map((e) => e.node);
+      drawFeeds(feedList);
+      // The rules form is built once, so a refresh does not undo an edit.
+      if (canSetRules && rulesCard.childElementCount === 1) rulesCard.append(rulesPanel(feedList.map((f) => f.name)));
     } catch (err) {
       if (stopped) return;
       updated.textContent = `Refresh failed: ${err.message}`;
