@@ -5,8 +5,9 @@ CREATE OR REPLACE FUNCTION axtract.destination_define(p_slug text, p_name text, 
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    pid bigint;
-    id  bigint;
+    pid     bigint;
+    id      bigint;
+    unknown text;
 BEGIN
     SELECT partner_id INTO pid FROM axtract.partner WHERE slug = p_slug;
     IF NOT FOUND THEN
@@ -23,6 +24,25 @@ BEGIN
     END IF;
     IF p_config IS NULL OR jsonb_typeof(p_config) <> 'object' THEN
         RAISE EXCEPTION 'config of destination % must be a JSON object', p_name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- A misspelt key, such as private_key_fle, would leave the destination
+    -- without the setting it names.
+    SELECT string_agg(quote_literal(k), ', ' ORDER BY k) INTO unknown
+    FROM jsonb_object_keys(p_config) AS k
+    WHERE k <> ALL (CASE p_kind
+        WHEN 'sftp' THEN '{host,port,user,dir,host_key,private_key_file,password_file,timeout_seconds,max_parallel_uploads}'::text[]
+        ELSE '{dir}'::text[] END)
+      AND k NOT IN ('password', 'private_key');
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown key % in the config of % destination %', unknown, p_kind, p_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = CASE p_kind
+                      WHEN 'sftp' THEN 'Keys: host, port, user, dir, host_key, private_key_file, password_file, timeout_seconds, max_parallel_uploads.'
+                      ELSE 'The only key is dir.' END;
+    END IF;
+    IF p_kind = 'sftp' AND NOT p_config ?| ARRAY['private_key_file', 'password_file'] THEN
+        RAISE EXCEPTION 'sftp destination % needs private_key_file or password_file', p_name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the path of a private key or of a file holding the password.';
     END IF;
     -- A portal destination keeps its files under the folder that
     -- AXTRACT_FILES_DIR names unless its config gives an absolute dir.
@@ -145,6 +165,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use 1 to 63 lowercase letters, digits, _ or -, starting with a letter.';
     END IF;
+    -- A feed's runs, files and disclosures belong to its partner: moving the
+    -- feed would hand that history to another partner.
+    SELECT p.slug INTO unknown FROM axtract.feed f JOIN axtract.partner p ON p.partner_id = f.partner_id
+    WHERE f.name = p_name AND f.partner_id <> pid;
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'feed % belongs to partner %, not %', p_name, unknown, p_slug
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Feed names are unique across partners; choose another name, such as ' || p_slug || '-' || p_name || '.';
+    END IF;
     IF coalesce(p_options->>'compression', 'zstd') NOT IN ('none', 'gzip', 'zstd', 'zip') THEN
         RAISE EXCEPTION 'unknown compression %', quote_literal(p_options->>'compression')
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Use none, gzip, zstd or zip.';
@@ -179,6 +208,34 @@ BEGIN
         RAISE EXCEPTION 'file name template % must be a base name', quote_literal(p_options->>'file_name')
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use no slash, backslash or control character, and no leading dot, e.g. {feed}_{slot}.csv.';
+    END IF;
+    IF p_options ? 'file_name' AND coalesce(p_options->>'file_name', '') = '' THEN
+        RAISE EXCEPTION 'file name template of feed % is empty', p_name
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave file_name out for {feed}_{slot}.csv, or give a template.';
+    END IF;
+    SELECT string_agg(DISTINCT m[1], ', ') INTO unknown
+    FROM regexp_matches(coalesce(p_options->>'file_name', ''), '(\{[^}]*\})', 'g') AS m
+    WHERE m[1] NOT IN ('{feed}', '{partner}', '{slot}', '{run}', '{part}');
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'file name template % has unknown placeholder %', quote_literal(p_options->>'file_name'), unknown
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Placeholders: {feed}, {partner}, {slot}, {run} and {part}.';
+    END IF;
+    IF coalesce(p_options->>'file_name', '{slot}') !~ '\{(slot|run)\}' THEN
+        RAISE WARNING 'file name template % has neither {slot} nor {run}, so each run of feed % replaces the previous file',
+            quote_literal(p_options->>'file_name'), p_name;
+    END IF;
+    -- The views of a FHIR feed's resources must exist now; a run that found
+    -- a missing one after writing the Patient file would leave it delivered.
+    IF fmt = 'fhir' AND jsonb_typeof(fmt_opts->'resources') = 'object' THEN
+        SELECT string_agg(format('%s (%s)', r.key, r.view), ', ') INTO unknown
+        FROM (SELECT e.key, CASE jsonb_typeof(e.value) WHEN 'string' THEN e.value #>> '{}' ELSE e.value->>'view' END AS view
+              FROM jsonb_each(fmt_opts->'resources') AS e) AS r
+        WHERE r.view IS NULL OR NOT EXISTS (
+            SELECT FROM axtract.partner_view v WHERE v.partner_id = pid AND v.name = r.view);
+        IF unknown IS NOT NULL THEN
+            RAISE EXCEPTION 'feed %: the views of resources % are not views of partner %', p_name, unknown, p_slug
+                USING ERRCODE = 'no_data_found', HINT = 'Define each view first, or name one of the partner''s views.';
+        END IF;
     END IF;
     IF coalesce((p_options->>'encrypt')::boolean, true)
        AND NOT EXISTS (SELECT FROM axtract.partner_key WHERE partner_id = pid) THEN

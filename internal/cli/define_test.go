@@ -43,6 +43,11 @@ func TestDefineRejectsSettingsThatFailLater(t *testing.T) {
 		{"signing without encryption", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"sign": true, "encrypt": false}')`},
 		{"relative portal dir", `SELECT axtract.destination_define('acme', 'web', 'portal', '{"dir": "files"}')`},
 		{"portal with other settings", `SELECT axtract.destination_define('acme', 'web', 'portal', '{"host": "example.test"}')`},
+		{"misspelt local key", `SELECT axtract.destination_define('acme', 'd2', 'local', '{"directory": "/tmp"}')`},
+		{"misspelt sftp key", `SELECT axtract.destination_define('acme', 's', 'sftp', '{"host": "h", "user": "u", "host_key": "ssh-ed25519 AAAA", "private_key_fle": "/k"}')`},
+		{"sftp without credentials", `SELECT axtract.destination_define('acme', 's', 'sftp', '{"host": "h", "user": "u", "host_key": "ssh-ed25519 AAAA"}')`},
+		{"unknown file name placeholder", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"file_name": "{feed}_{date}.csv"}')`},
+		{"empty file name", `SELECT axtract.feed_define('f', 'acme', 'roster', 'drop', '{"file_name": ""}')`},
 	}
 	for _, c := range cases {
 		_, err := db.Pool.Exec(ctx, c.sql)
@@ -134,5 +139,49 @@ func TestFeedDefineChecksFormatOptions(t *testing.T) {
 		"--encrypt=false", "--format", "csv", "--compression", "zip", "--trigger-suffix", ".ok")
 	if code != 0 {
 		t.Fatalf("valid feed define failed: %s", out)
+	}
+}
+
+func TestFeedDefineKeepsFeedsWithTheirPartner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	for _, slug := range []string{"acme", "beta"} {
+		if _, err := partner.Create(ctx, db.Pool, partner.CreateParams{Slug: slug, Name: slug, Purpose: "operations"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := partner.DefineView(ctx, db.Pool, slug, "roster", []byte(`{"dataset": "members", "columns": ["member_id"]}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool.Exec(ctx, `SELECT axtract.destination_define($1, 'drop', 'local', '{"dir": "/tmp"}')`, slug); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, `SELECT axtract.feed_define('roster', 'acme', 'roster', 'drop', '{"encrypt": false}')`); err != nil {
+		t.Fatal(err)
+	}
+	// Another partner cannot take the name, and with it acme's runs.
+	_, err := db.Pool.Exec(ctx, `SELECT axtract.feed_define('roster', 'beta', 'roster', 'drop', '{"encrypt": false}')`)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" || !strings.Contains(pgErr.Message, "belongs to partner acme") {
+		t.Errorf("redefining acme's feed for beta: err = %v, want SQLSTATE 23505 naming acme", err)
+	}
+	var owner string
+	if err := db.Pool.QueryRow(ctx, `SELECT p.slug FROM axtract.feed f JOIN axtract.partner p USING (partner_id) WHERE f.name = 'roster'`).Scan(&owner); err != nil {
+		t.Fatal(err)
+	}
+	if owner != "acme" {
+		t.Errorf("feed roster belongs to %s, want acme", owner)
+	}
+	// acme may still redefine its own feed.
+	if _, err := db.Pool.Exec(ctx, `SELECT axtract.feed_define('roster', 'acme', 'roster', 'drop', '{"encrypt": false, "compression": "gzip"}')`); err != nil {
+		t.Errorf("acme redefining its feed: %v", err)
+	}
+
+	// A FHIR feed names views that exist.
+	_, err = db.Pool.Exec(ctx, `SELECT axtract.feed_define('fhir', 'acme', 'roster', 'drop',
+		'{"encrypt": false, "format": "fhir", "format_options": {"resources": {"Patient": "roster", "Condition": "nosuch"}}}')`)
+	if !errors.As(err, &pgErr) || pgErr.Code != "P0002" || !strings.Contains(pgErr.Message, "Condition (nosuch)") {
+		t.Errorf("fhir feed with a missing view: err = %v, want SQLSTATE P0002 naming Condition (nosuch)", err)
 	}
 }

@@ -394,6 +394,20 @@ func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByI
 		return nil, nil
 	}
 
+	// Every part's view must be readable before the first file is written:
+	// a missing second view found after the first file was delivered would
+	// leave that file out of the run's record.
+	for _, part := range pl.parts {
+		view := pgx.Identifier{"partner_" + feed.PartnerSlug, part.view}.Sanitize()
+		var found bool
+		if err := snap.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", view).Scan(&found); err != nil {
+			return nil, classifySQL(fmt.Errorf("look up view %s: %w", view, err))
+		}
+		if !found {
+			return nil, permanent(fmt.Errorf("view %s of part %s does not exist; define it or change the feed's format_options", view, part.part))
+		}
+	}
+
 	dest, err := r.openDestination(ctx, feed)
 	if err != nil {
 		return nil, fmt.Errorf("open destination %s of feed %s: %w", feed.DestinationName, feed.Name, err)

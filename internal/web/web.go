@@ -36,7 +36,9 @@ type Deps struct {
 	// credentials, so it runs without Session.
 	PullAPI http.Handler
 	// Download serves /download/{token}. The signed token is the
-	// credential, so it runs without Session.
+	// credential, so a request without a session passes; Session still
+	// runs first, so that a signed-in partner user gets only its own
+	// partner's files.
 	Download http.Handler
 	// Health serves /healthz, /readyz and /metrics.
 	Health http.Handler
@@ -69,7 +71,7 @@ func New(deps Deps) (http.Handler, error) {
 		mux.Handle("/api/v1/", deps.PullAPI)
 	}
 	if deps.Download != nil {
-		mux.Handle("/download/", deps.Download)
+		mux.Handle("/download/", deps.Session(deps.Download))
 	}
 	if deps.Health != nil {
 		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {

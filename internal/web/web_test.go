@@ -216,3 +216,24 @@ func TestIndexFlagsRiverUIOnlyWhenMounted(t *testing.T) {
 		t.Errorf("GET /graphql without a GraphQL handler reached one")
 	}
 }
+
+func TestDownloadSeesSignedInUser(t *testing.T) {
+	var seen *auth.Principal
+	h, err := New(Deps{
+		Session: fakeSession,
+		Download: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = auth.FromContext(r.Context())
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get(t, h, "/download/abc", "X-Test-Role", string(auth.RolePartner))
+	if seen == nil || seen.Role != auth.RolePartner {
+		t.Errorf("download handler saw principal %+v, want the signed-in partner user", seen)
+	}
+	seen = nil
+	if rec := get(t, h, "/download/abc"); rec.Code != http.StatusOK || seen != nil {
+		t.Errorf("download without a session = %d with principal %+v, want 200 and none", rec.Code, seen)
+	}
+}
