@@ -120,13 +120,25 @@ type globalFlags struct {
 	databaseURL string
 	logFormat   string
 	logLevel    string
+	env         *Env
+}
+
+// url returns --database-url, or DATABASE_URL when the flag is not given.
+func (g *globalFlags) url() string {
+	if g.databaseURL != "" {
+		return g.databaseURL
+	}
+	return g.env.Getenv("DATABASE_URL")
 }
 
 func newFlagSet(env *Env, name, usage string) (*flag.FlagSet, *globalFlags) {
 	fs := flag.NewFlagSet("axtract "+name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	g := &globalFlags{}
-	fs.StringVar(&g.databaseURL, "database-url", env.Getenv("DATABASE_URL"), "PostgreSQL connection string (env DATABASE_URL)")
+	// The default is read after parsing, not shown in -h, because the URL
+	// may hold a password.
+	fs.StringVar(&g.databaseURL, "database-url", "", "PostgreSQL connection string (default: env DATABASE_URL)")
+	g.env = env
 	fs.StringVar(&g.logFormat, "log-format", envOr(env, "AXTRACT_LOG_FORMAT", "text"), "log format: text or json (env AXTRACT_LOG_FORMAT)")
 	fs.StringVar(&g.logLevel, "log-level", envOr(env, "AXTRACT_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env AXTRACT_LOG_LEVEL)")
 	fs.Usage = func() {
@@ -170,7 +182,7 @@ func (s *session) Close() {
 // schema up to date first; without, it checks that migrate has run.
 func (g *globalFlags) open(ctx context.Context, env *Env, doMigrate bool) (*session, error) {
 	logger := g.logger(env)
-	res, err := database.Resolve(ctx, database.ResolveConfig{URL: g.databaseURL, Logger: logger})
+	res, err := database.Resolve(ctx, database.ResolveConfig{URL: g.url(), Logger: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -185,3 +185,23 @@ func TestFeedDefineKeepsFeedsWithTheirPartner(t *testing.T) {
 		t.Errorf("fhir feed with a missing view: err = %v, want SQLSTATE P0002 naming Condition (nosuch)", err)
 	}
 }
+
+func TestHelpHidesDatabasePassword(t *testing.T) {
+	var out bytes.Buffer
+	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(key string) string {
+		if key == "DATABASE_URL" {
+			return "postgres://postgres:s3cretpw@db.example.test/axtract"
+		}
+		return ""
+	}}
+	for _, args := range [][]string{{"feed", "run", "-h"}, {"migrate", "-h"}, {"serve", "-h"}} {
+		out.Reset()
+		cli.Run(context.Background(), args, env)
+		if strings.Contains(out.String(), "s3cretpw") {
+			t.Errorf("axtract %s prints the password of DATABASE_URL:\n%s", strings.Join(args, " "), out.String())
+		}
+		if !strings.Contains(out.String(), "database-url") {
+			t.Errorf("axtract %s help does not list --database-url:\n%s", strings.Join(args, " "), out.String())
+		}
+	}
+}

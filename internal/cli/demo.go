@@ -38,7 +38,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	defer stop()
 	logger := g.logger(env)
 
-	res, err := database.Resolve(ctx, database.ResolveConfig{URL: g.databaseURL, Name: demoDatabase, Logger: logger})
+	res, err := database.Resolve(ctx, database.ResolveConfig{URL: g.url(), Name: demoDatabase, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -267,10 +267,14 @@ func (f *Format) parseField(what string, o FieldOptions) (field, error) {
 	return fd, nil
 }
 
+// maxFieldLength bounds a field, so that a mistyped length cannot make
+// every record gigabytes long. Fixed-width layouts in use are far shorter.
+const maxFieldLength = 1 << 16
+
 func (f *Format) parseSpec(what string, length int, typ, justify, pad, pattern string, decimals *int, implied bool) (spec, error) {
 	var s spec
-	if length < 1 {
-		return s, fmt.Errorf("invalid %s: length %d must be 1 or more", what, length)
+	if length < 1 || length > maxFieldLength {
+		return s, fmt.Errorf("invalid %s: length %d must be from 1 to %d", what, length, maxFieldLength)
 	}
 	s.length = length
 	switch typ {
