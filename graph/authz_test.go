@@ -302,8 +302,14 @@ func TestIntrospectionStaffOnly(t *testing.T) {
 	b := setup(t)
 	q := `{ __schema { queryType { name } } }`
 	b.ok(t, analyst, q, nil)
-	r := b.do(t, partnerUser(b, "acme"), q, nil)
-	if len(r.Errors) == 0 {
-		t.Errorf("partner user ran introspection: %s", r.Data)
+	for _, q := range []string{q, `{ __type(name: "Run") { name } }`, `query { ... on Query { __schema { types { name } } } }`} {
+		r := b.do(t, partnerUser(b, "acme"), q, nil)
+		if len(r.Errors) == 0 {
+			t.Errorf("partner user ran introspection %s: %s", q, r.Data)
+			continue
+		}
+		if code := r.Errors[0].Extensions["code"]; code != "FORBIDDEN" {
+			t.Errorf("partner introspection %s: code %v, want FORBIDDEN", q, code)
+		}
 	}
 }

@@ -86,6 +86,11 @@ func (e limitExtension) MutateOperationContext(ctx context.Context, oc *graphql.
 		return err
 	}
 	oc.DisableIntrospection = !isStaff(p)
+	if oc.DisableIntrospection && introspects(oc.Operation.SelectionSet) {
+		err := gqlerror.Errorf("introspection is for signed-in staff; partner users get the schema from docs/graphql.md")
+		setCode(err, CodeForbidden)
+		return err
+	}
 
 	depth, aliases := measure(oc.Operation.SelectionSet, 1)
 	if depth > e.limits.MaxDepth {
@@ -111,6 +116,28 @@ func limitError(format string, args ...any) *gqlerror.Error {
 // measure returns the depth of the deepest field in set, counting set's
 // own fields as level, and the number of aliased fields. Fragments count
 // where they are spread; validation has already ruled out fragment cycles.
+// introspects reports whether set asks for __schema or __type at its top
+// level, directly or through fragments.
+func introspects(set ast.SelectionSet) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				return true
+			}
+		case *ast.InlineFragment:
+			if introspects(s.SelectionSet) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil && introspects(s.Definition.SelectionSet) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func measure(set ast.SelectionSet, level int) (depth, aliases int) {
 	for _, sel := range set {
 		var d, a int
