@@ -884,3 +884,27 @@ func fileMembers(t *testing.T, b *localBundle, res *extract.Result) []string {
 	slices.Sort(ids)
 	return ids
 }
+
+// TestRunChecksEveryPartViewFirst stores a FHIR feed whose second view is
+// missing, as a DBA could by updating the row directly, and checks that the
+// run fails before it delivers the Patient file.
+func TestRunChecksEveryPartViewFirst(t *testing.T) {
+	t.Parallel()
+	b := setupLocal(t)
+	b.defineFeed(t, "f-fhir", "patients", `{"format": "fhir", "format_options": {"resources": {"Patient": "patients"}}, "encrypt": false, "compression": "none"}`)
+	if _, err := b.db.Pool.Exec(context.Background(), `UPDATE axtract.feed
+		SET format_options = '{"resources": {"Patient": "patients", "Coverage": "nosuch"}}' WHERE name = 'f-fhir'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.runner.Run(context.Background(), b.newRun(t, "f-fhir"), true)
+	if err == nil || !extract.IsPermanent(err) || !strings.Contains(err.Error(), "nosuch") {
+		t.Fatalf("run with a missing part view: err = %v, want a permanent error naming nosuch", err)
+	}
+	entries, err := os.ReadDir(b.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("the failed run left %s in the destination", e.Name())
+	}
+}
