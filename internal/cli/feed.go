@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -495,6 +497,11 @@ func feedRun(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Ctrl-C or a TERM cancels the COPY and records the run as failed, with
+	// its temporary file removed, so feed retry can start it again; without
+	// this the process would die with the run left running.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	s, err := g.open(ctx, env, false)
 	if err != nil {
 		return err
