@@ -94,13 +94,13 @@ type generateOptions struct {
 func runGenerate(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "generate", "generate [flags]")
 	members := fs.Int("members", 10000, "members to generate")
-	claimLines := fs.Int("claim-lines", 200000, "medical claim lines to generate")
+	claimLines := fs.Int("claim-lines", 0, "medical claim lines to generate (default 8 per member)")
 	seed := fs.Int64("seed", 1, "seed; the same seed and sizes give the same data")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *members < 1 || *claimLines < 0 {
-		return usagef("--members must be at least 1 and --claim-lines at least 0")
+		return usagef("--members must be at least 1, and --claim-lines at least 0 (0 means 8 per member)")
 	}
 	s, err := g.open(ctx, env, false)
 	if err != nil {
