@@ -272,14 +272,35 @@ END
 $$;
 
 -- Compile one structured filter to a predicate.
+-- Raise unless p_value reads as a value of column p_col's type, so that a
+-- wrong filter value is reported with its column rather than as a bare
+-- cast error when the view is created.
+CREATE OR REPLACE FUNCTION axtract.filter_value_check(p_col axtract.dataset_column, p_value text) RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    EXECUTE format('SELECT %L::%s', p_value, p_col.data_type);
+EXCEPTION WHEN data_exception THEN
+    RAISE EXCEPTION 'filter value % is not a valid % for column %', quote_literal(p_value), p_col.data_type, p_col.column_name
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = CASE WHEN p_col.data_type IN ('date', 'timestamptz', 'timestamp') THEN 'Write dates as YYYY-MM-DD.'
+                          ELSE 'Give a value of the column''s type.' END;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION axtract.view_filter(p_col axtract.dataset_column, p_expr text, p_filter jsonb) RETURNS text
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     op    text := p_filter->>'op';
     value jsonb := p_filter->'value';
+    v     text;
 BEGIN
     IF op IN ('is_null', 'not_null') THEN
+        IF p_filter ? 'value' THEN
+            RAISE EXCEPTION 'filter % on column % takes no "value"', op, p_col.column_name
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Remove the value, or use = to compare with one.';
+        END IF;
         RETURN format('%s IS %s NULL', p_expr, CASE op WHEN 'is_null' THEN '' ELSE 'NOT' END);
     END IF;
     IF op IN ('in', 'not_in') THEN
@@ -287,6 +308,9 @@ BEGIN
             RAISE EXCEPTION 'filter % on column % needs a non-empty array "value"', op, p_col.column_name
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        FOR v IN SELECT jsonb_array_elements_text(value) LOOP
+            PERFORM axtract.filter_value_check(p_col, v);
+        END LOOP;
         RETURN format('%s %s (%L::%s[])', p_expr, CASE op WHEN 'in' THEN '= ANY' ELSE '<> ALL' END,
             ARRAY(SELECT jsonb_array_elements_text(value)), p_col.data_type);
     END IF;
@@ -299,6 +323,7 @@ BEGIN
         RAISE EXCEPTION 'filter % on column % needs a scalar "value"', op, p_col.column_name
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM axtract.filter_value_check(p_col, value #>> '{}');
     RETURN format('%s %s %L::%s', p_expr, op, value #>> '{}', p_col.data_type);
 END
 $$;

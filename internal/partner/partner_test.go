@@ -220,6 +220,9 @@ func TestDefineViewRejectsBadSpecs(t *testing.T) {
 		{"unknown filter key", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "zip", "op": "=", "value": "1", "negate": true}]}`, "22023"},
 		{"parameter of another transform", `{"dataset": "members", "columns": [{"column": "last_name", "transform": "mask", "length": 2}]}`, "22023"},
 		{"column entry not an object", `{"dataset": "members", "columns": [["zip"]]}`, "22023"},
+		{"filter value of the wrong type", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": ">=", "value": "last spring"}]}`, "22023"},
+		{"list value of the wrong type", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": "in", "value": ["2020-01-01", "soon"]}]}`, "22023"},
+		{"is_null with a value", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "zip", "op": "is_null", "value": "02139"}]}`, "22023"},
 	}
 	for _, c := range cases {
 		_, err := partner.DefineView(ctx, b.db.Pool, "acme", "bad", []byte(c.spec))
