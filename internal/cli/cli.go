@@ -47,7 +47,7 @@ func commands() []command {
 		{"destination", "define where a partner's files go: define", runDestination},
 		{"feed", "manage feeds: define, list, next, run, runs, retry, rerun, backfill, pause, resume, signal", runFeed},
 		{"quality", "feed quality rules and held runs: set, show, held, result, release, discard", runQuality},
-		{"serve", "run workers, the scheduler, health and metrics endpoints", runServe},
+		{"serve", "run the workers, the scheduler, the portal, the APIs and the health and metrics endpoints", runServe},
 		{"user", "portal accounts: add, passwd, role, list, disable, enable, unlock", runUser},
 		{"token", "partner API tokens: create, list, revoke", runToken},
 		{"webhook", "partner webhooks: define, list", runWebhook},
