@@ -279,9 +279,14 @@ export async function render(main) {
     }
   }
 
+  // Each load is numbered: the page's first load and a template picked
+  // before it answers race, and only the newest may fill the form.
+  let loads = 0;
   async function loadDataset(preset) {
     if (!state.dataset) return;
+    const load = ++loads;
     const res = await gql(Q_DATASET, { name: state.dataset, partner: state.partner });
+    if (load !== loads) return;
     const cols = res.dataset ? res.dataset.columns : [];
     const pick = new Map();
     ((preset && preset.columns) || []).forEach((item, i) => {
