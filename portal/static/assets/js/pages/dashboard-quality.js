@@ -112,13 +112,17 @@ export function rulesPanel(feedNames) {
 
   // load reads the chosen feed's rules. The save button waits for it, so
   // a save cannot send the form of one feed with the rules of another.
+  // Loads are numbered, and only the newest fills the form: an older one
+  // answering late would overwrite what the user typed since.
+  let loads = 0;
   async function load() {
     const name = feedSel.value;
+    const n = ++loads;
     saveBtn.disabled = true;
     delete box.dataset.feed;
     try {
       const data = await gql(Q_RULES, { name });
-      if (name !== feedSel.value) return;
+      if (n !== loads || name !== feedSel.value) return;
       fill(data.feed ? data.feed.qualityRules : null);
       box.dataset.feed = name;
       saveBtn.disabled = false;

@@ -107,8 +107,13 @@ export async function render(main) {
   const submitBtn = h('button', { type: 'submit' }, 'Submit for approval');
   const msg = h('p', { role: 'alert', id: 'feed-result' });
 
+  // As in the view designer, only the newest of overlapping loads may fill
+  // the form, so a quick change of partner cannot show another's views.
+  let loads = 0;
   async function loadPartner() {
+    const load = ++loads;
     const d = await gql(Q_PARTNER, { slug: partnerSel.value });
+    if (load !== loads) return;
     const p = d.partner;
     clear(viewSel).append(...(p.views.length ? p.views.map((v) => h('option', { value: v.name }, `${v.name} (${v.dataset}, v${v.version})`)) : [h('option', { value: '' }, 'No approved view yet')]));
     clear(destSel).append(...(p.destinations.length ? p.destinations.map((x) => h('option', { value: x.name }, `${x.name} (${x.kind.toLowerCase()})`)) : [h('option', { value: '' }, 'No destination yet')]));
