@@ -116,7 +116,7 @@ func limitError(format string, args ...any) *gqlerror.Error {
 // measure returns the depth of the deepest field in set, counting set's
 // own fields as level, and the number of aliased fields. Fragments count
 // where they are spread; validation has already ruled out fragment cycles.
-// introspects reports whether set asks for __schema or __type at its top
+// introspects reports whether set selects __schema or __type at its top
 // level, directly or through fragments.
 func introspects(set ast.SelectionSet) bool {
 	for _, sel := range set {

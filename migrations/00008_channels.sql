@@ -23,7 +23,7 @@ CREATE TABLE axtract.api_token (
 COMMENT ON TABLE axtract.api_token IS
     'Bearer tokens of the partner pull API. Only the SHA-256 of each token is stored: a token carries 256 random bits, so its hash cannot be reversed by guessing, and a fast hash lets each request find its token by index.';
 COMMENT ON COLUMN axtract.api_token.prefix IS 'The first characters of the token, shown in listings so a partner can tell its tokens apart; too short to guess the rest from.';
-COMMENT ON COLUMN axtract.api_token.scopes IS 'What the token may do: list (GET /api/v1/deliveries) and download (GET /api/v1/files/ID).';
+COMMENT ON COLUMN axtract.api_token.scopes IS 'Operations the token allows: list (GET /api/v1/deliveries) and download (GET /api/v1/files/ID).';
 CREATE INDEX api_token_partner_idx ON axtract.api_token (partner_id);
 
 CREATE TABLE axtract.channel_key (
@@ -47,7 +47,7 @@ CREATE TABLE axtract.webhook (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE axtract.webhook IS
-    'HTTP endpoints told about a partner''s runs. Each request is signed with HMAC-SHA256 under secret, so the secret is stored as it is (a hash cannot sign) in the control schema, which only the service role can read.';
+    'HTTP endpoints notified of a partner''s runs. Each request is signed with HMAC-SHA256 under secret. A hash cannot sign, so the secret is stored as it is, in the control schema, which only the service role can read.';
 COMMENT ON COLUMN axtract.webhook.feed_id IS 'The feed whose runs are sent; NULL for every feed of the partner.';
 COMMENT ON COLUMN axtract.webhook.timeout IS 'How long one attempt may take, connection and response included.';
 CREATE UNIQUE INDEX webhook_target_idx ON axtract.webhook (partner_id, coalesce(feed_id, 0), url);
@@ -77,7 +77,7 @@ ALTER TABLE axtract.notification
     ADD COLUMN abandoned_at timestamptz;
 COMMENT ON COLUMN axtract.notification.attempts IS 'SMTP attempts made so far.';
 COMMENT ON COLUMN axtract.notification.next_attempt_at IS 'When the sender may try again after a failed attempt.';
-COMMENT ON COLUMN axtract.notification.last_error IS 'Why the last attempt failed; an SMTP reply or a connection error, never message content.';
+COMMENT ON COLUMN axtract.notification.last_error IS 'Error of the last attempt: an SMTP reply or a connection error, never message content.';
 COMMENT ON COLUMN axtract.notification.abandoned_at IS 'When the sender stopped trying: after its last attempt, or at once when there are no recipients.';
 DROP INDEX axtract.notification_unsent_idx;
 CREATE INDEX notification_due_idx ON axtract.notification (next_attempt_at) WHERE sent_at IS NULL AND abandoned_at IS NULL;

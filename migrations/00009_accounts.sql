@@ -25,7 +25,7 @@ CREATE TABLE axtract.account (
 );
 COMMENT ON TABLE axtract.account IS 'Portal accounts. docs/accounts.md lists what each role may do.';
 COMMENT ON COLUMN axtract.account.login IS 'Sign-in name: lowercase letters, digits, ., _, @ and -.';
-COMMENT ON COLUMN axtract.account.partner_id IS 'The partner whose deliveries a partner account sees; set for role partner only.';
+COMMENT ON COLUMN axtract.account.partner_id IS 'The partner whose deliveries a partner account may read. Set for role partner only.';
 COMMENT ON COLUMN axtract.account.password_hash IS
     'Argon2id hash in PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash) with a random salt per account; NULL for accounts that sign in through OpenID Connect only.';
 COMMENT ON COLUMN axtract.account.oidc_subject IS 'The sub claim of the OpenID Connect provider oidc_issuer that signs this account in.';

@@ -17,7 +17,7 @@ ALTER TABLE axtract.run
     DROP CONSTRAINT run_status_check,
     ADD CONSTRAINT run_status_check CHECK (status IN ('queued', 'running', 'retrying', 'succeeded', 'failed', 'held', 'discarded'));
 COMMENT ON COLUMN axtract.run.status IS
-    'queued, running, retrying, succeeded or failed; held when the data broke a quality rule of a feed whose on_fail is hold (nothing was delivered and an operator decides), discarded when an operator then dropped the run.';
+    'queued, running, retrying, succeeded or failed. held: the data broke a quality rule of a feed whose on_fail is hold, so nothing was delivered until an operator decides. discarded: an operator then dropped the run.';
 
 CREATE TABLE axtract.feed_quality (
     feed_id    bigint PRIMARY KEY REFERENCES axtract.feed ON DELETE CASCADE,
@@ -49,7 +49,7 @@ COMMENT ON TABLE axtract.run_quality IS
     'The quality result of the latest checked attempt of a run, and what an operator did with a held run. Measures and violations hold counts, percentages and column names, never member data.';
 COMMENT ON COLUMN axtract.run_quality.rules IS 'The feed''s rules as the attempt applied them.';
 COMMENT ON COLUMN axtract.run_quality.outcome IS
-    'passed: no rule broken; failed: a rule broken and on_fail is fail; held: a rule broken and on_fail is hold; released: a rule broken but an operator had released the run, so it was delivered.';
+    'passed: no rule broken. failed: a rule broken and on_fail is fail. held: a rule broken and on_fail is hold. released: a rule broken, but an operator had released the run, so it was delivered.';
 COMMENT ON COLUMN axtract.run_quality.previous_rows IS 'Rows of the feed''s previous succeeded run, which max_row_change_pct compares with; NULL on the first run.';
 COMMENT ON COLUMN axtract.run_quality.measures IS 'Measured values: the row change in percent, the checks skipped and why, and per column the NULL count and percent and, for unique columns, the distinct and duplicate counts.';
 COMMENT ON COLUMN axtract.run_quality.violations IS 'Broken rules as [{"check", "column", "message"}]; column is absent for row-count checks.';

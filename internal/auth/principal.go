@@ -4,8 +4,8 @@ package auth
 
 import "context"
 
-// Role is what an account may do. The roles table in docs/accounts.md
-// says which role may do what.
+// Role is the set of actions an account may take. The roles table in
+// docs/accounts.md lists the actions of each role.
 type Role string
 
 // Roles of portal accounts.
@@ -14,7 +14,7 @@ const (
 	RoleAnalyst        Role = "analyst"
 	RolePrivacyOfficer Role = "privacy_officer"
 	RoleOperator       Role = "operator"
-	// RolePartner is a partner user: it sees only its own partner's
+	// RolePartner is a partner user, which may read only its own partner's
 	// deliveries and downloads.
 	RolePartner Role = "partner"
 )

@@ -232,6 +232,24 @@ func positional(fs *flag.FlagSet, names ...string) ([]string, error) {
 	return fs.Args(), nil
 }
 
+// parseAndOpen parses args with fs, checks that the positional arguments
+// are the ones names lists, and opens the database. The caller closes the
+// session.
+func (g *globalFlags) parseAndOpen(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, names ...string) (*session, []string, error) {
+	if err := parseInterspersed(fs, args); err != nil {
+		return nil, nil, err
+	}
+	pos, err := positional(fs, names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := g.open(ctx, env, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, pos, nil
+}
+
 // parseInterspersed parses flags that may come after positional arguments,
 // as in "feed run NAME --enqueue".
 func parseInterspersed(fs *flag.FlagSet, args []string) error {

@@ -91,14 +91,7 @@ func consentRecord(ctx context.Context, env *Env, args []string, deny bool) erro
 func consentRevoke(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "consent revoke", "consent revoke SLUG MEMBER_ID [--category CATEGORY] [flags]")
 	category := fs.String("category", "", "revoke only the grants of this sensitive category; empty for all of the member's grants to the partner")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	pos, err := positional(fs, "SLUG", "MEMBER_ID")
-	if err != nil {
-		return err
-	}
-	s, err := g.open(ctx, env, false)
+	s, pos, err := g.parseAndOpen(ctx, env, fs, args, "SLUG", "MEMBER_ID")
 	if err != nil {
 		return err
 	}

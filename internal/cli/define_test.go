@@ -97,7 +97,7 @@ func TestDefineRejectsSettingsThatFailLater(t *testing.T) {
 }
 
 // TestFeedDefineChecksFormatOptions checks that the feed command runs the
-// format's own validation, which knows more than SQL, before it defines
+// format's own validation, which checks more than SQL, before it defines
 // anything.
 func TestFeedDefineChecksFormatOptions(t *testing.T) {
 	t.Parallel()

@@ -345,14 +345,7 @@ func feedBackfill(ctx context.Context, env *Env, args []string) error {
 
 func feedPause(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "feed pause", "feed pause NAME [flags]")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	pos, err := positional(fs, "NAME")
-	if err != nil {
-		return err
-	}
-	s, err := g.open(ctx, env, false)
+	s, pos, err := g.parseAndOpen(ctx, env, fs, args, "NAME")
 	if err != nil {
 		return err
 	}
@@ -372,14 +365,7 @@ func feedPause(ctx context.Context, env *Env, args []string) error {
 func feedResume(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "feed resume", "feed resume NAME [--skip-missed] [flags]")
 	skipMissed := fs.Bool("skip-missed", false, "drop the slots that passed while the feed was paused instead of catching up")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	pos, err := positional(fs, "NAME")
-	if err != nil {
-		return err
-	}
-	s, err := g.open(ctx, env, false)
+	s, pos, err := g.parseAndOpen(ctx, env, fs, args, "NAME")
 	if err != nil {
 		return err
 	}
@@ -398,14 +384,7 @@ func feedResume(ctx context.Context, env *Env, args []string) error {
 
 func feedSignal(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "feed signal", "feed signal EVENT [flags]")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	pos, err := positional(fs, "EVENT")
-	if err != nil {
-		return err
-	}
-	s, err := g.open(ctx, env, false)
+	s, pos, err := g.parseAndOpen(ctx, env, fs, args, "EVENT")
 	if err != nil {
 		return err
 	}
@@ -498,8 +477,8 @@ func feedRun(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	// Ctrl-C or a TERM cancels the COPY and records the run as failed, with
-	// its temporary file removed, so feed retry can start it again; without
-	// this the process would die with the run left running.
+	// its temporary file removed, so feed retry can start it again. Without
+	// this the process would die and leave the run running.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := g.open(ctx, env, false)

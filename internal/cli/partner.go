@@ -85,8 +85,8 @@ func partnerList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	// Grants and denials are counted apart: under opt_out a denial is what
-	// keeps a member out, so adding them up would say nothing.
+	// Grants and denials are counted apart, because under opt_out a denial
+	// keeps a member out and a total of both would mean nothing.
 	rows, err := s.pool.Query(ctx, `SELECT p.slug, p.name, p.purpose_of_use, p.consent_default,
 		(SELECT count(*) FROM axtract.partner_view v WHERE v.partner_id = p.partner_id),
 		(SELECT count(*) FROM axtract.consent c WHERE c.partner_id = p.partner_id AND c.revoked_at IS NULL AND c.kind = 'grant'),
@@ -299,14 +299,7 @@ func partnerLoginRotate(ctx context.Context, env *Env, args []string) error {
 
 func partnerLoginRevoke(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "partner login revoke", "partner login revoke SLUG LOGIN [flags]")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	pos, err := positional(fs, "SLUG", "LOGIN")
-	if err != nil {
-		return err
-	}
-	s, err := g.open(ctx, env, false)
+	s, pos, err := g.parseAndOpen(ctx, env, fs, args, "SLUG", "LOGIN")
 	if err != nil {
 		return err
 	}

@@ -100,14 +100,7 @@ func readRules(env *Env, inline, file string) ([]byte, error) {
 
 func qualityShow(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "quality show", "quality show FEED [flags]")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	pos, err := positional(fs, "FEED")
-	if err != nil {
-		return err
-	}
-	s, err := g.open(ctx, env, false)
+	s, pos, err := g.parseAndOpen(ctx, env, fs, args, "FEED")
 	if err != nil {
 		return err
 	}

@@ -176,14 +176,7 @@ func userDisabled(ctx context.Context, env *Env, args []string, disabled bool) e
 		verb = "disable"
 	}
 	fs, g := newFlagSet(env, "user "+verb, "user "+verb+" LOGIN [flags]")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	pos, err := positional(fs, "LOGIN")
-	if err != nil {
-		return err
-	}
-	s, err := g.open(ctx, env, false)
+	s, pos, err := g.parseAndOpen(ctx, env, fs, args, "LOGIN")
 	if err != nil {
 		return err
 	}
@@ -201,14 +194,7 @@ func userDisabled(ctx context.Context, env *Env, args []string, disabled bool) e
 
 func userUnlock(ctx context.Context, env *Env, args []string) error {
 	fs, g := newFlagSet(env, "user unlock", "user unlock LOGIN [flags]")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	pos, err := positional(fs, "LOGIN")
-	if err != nil {
-		return err
-	}
-	s, err := g.open(ctx, env, false)
+	s, pos, err := g.parseAndOpen(ctx, env, fs, args, "LOGIN")
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,8 @@ func optional(s string) *string {
 	return &s
 }
 
-// plan is what a run delivers, worked out before its snapshot.
+// plan is the list of files a run delivers, worked out before its
+// snapshot.
 type plan struct {
 	parts []plannedPart
 	// base is the name that manifests and, for a multi-file format, the

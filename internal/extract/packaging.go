@@ -128,8 +128,8 @@ func (r *Runner) signer(now time.Time) (*pipeline.Signer, error) {
 // first attempt takes the partner's next number in a statement of its own,
 // as the worker's role and outside the snapshot, so the counter's row is
 // locked only for that statement. Retries reuse the number, so a partner
-// that received a file from an attempt whose recording failed sees the
-// same interchange again and can discard it as a duplicate.
+// that received a file from an attempt whose recording failed receives
+// the same interchange again and can discard it as a duplicate.
 func controlNumber(ctx context.Context, q *store.Queries, run store.AxtractRun, slug string) (int64, error) {
 	if run.ControlNumber != nil {
 		return *run.ControlNumber, nil

@@ -363,7 +363,7 @@ func TestRunWritesEachFormat(t *testing.T) {
 			t.Errorf("last file %s (%s), want the trigger file %s.ok", last.Name, last.Kind, base)
 		}
 
-		// The run disclosed through both views, and the accounting says so.
+		// The run disclosed through both views, and the accounting records both.
 		rows, err := b.db.Pool.Query(context.Background(),
 			`SELECT view_name, members FROM axtract.disclosure WHERE run_id = $1 ORDER BY view_name`, res.RunID)
 		if err != nil {

@@ -13,8 +13,9 @@ import (
 	"github.com/axtract/axtract/internal/store"
 )
 
-// qualityGate is what a run checks the rows of one part against before it
-// delivers the part's file. docs/quality.md describes the rules.
+// qualityGate is the set of rules a run checks the rows of one part
+// against before it delivers the part's file. docs/quality.md describes
+// the rules.
 type qualityGate struct {
 	rules *quality.Rules
 	// prev is the row count of the feed's previous succeeded run, nil

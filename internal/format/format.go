@@ -3,7 +3,7 @@
 // Every format reads the same stream: the view's rows as PostgreSQL's COPY
 // TO STDOUT prints them in text format, in the extract's session, as the
 // partner's role. So row-level security, consent and de-identification
-// apply to every format alike, and the values a writer sees are the text
+// apply to every format alike. The values a writer receives are the text
 // PostgreSQL prints under the extract's fixed settings (TimeZone UTC,
 // DateStyle ISO, extra_float_digits 1).
 //
@@ -61,7 +61,7 @@ type Info struct {
 // Writer turns rows into one file.
 type Writer interface {
 	// WriteRow writes one row. fields holds one value per column, in
-	// column order, already unescaped from COPY's text format; a nil slice
+	// column order, already unescaped from COPY's text format. A nil slice
 	// is SQL NULL and an empty non-nil slice is the empty string. The
 	// writer must not keep the slices after WriteRow returns.
 	WriteRow(fields [][]byte) error

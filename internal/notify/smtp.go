@@ -4,7 +4,7 @@
 //
 // Neither carries member data. Notices and webhook bodies are built from
 // the control schema alone (feed, partner, run, file names, counts, sizes
-// and checksums); error texts of failed runs are left out, because a
+// and checksums). Error texts of failed runs are left out, because a
 // PostgreSQL error can quote a value it failed on.
 package notify
 
@@ -38,7 +38,7 @@ const (
 	SecurityNone = "none"
 )
 
-// SMTPConfig is where and how email notices are sent.
+// SMTPConfig is the mail server and sign-in that email notices use.
 type SMTPConfig struct {
 	// Addr is the server's host:port. Empty turns email off.
 	Addr string

@@ -71,7 +71,7 @@ func ParseSigner(armored string, now time.Time) (*Signer, error) {
 			fingerprint, now.UTC().Format(time.RFC3339))
 	}
 	if key.PrivateKey == nil || key.PrivateKey.Dummy() {
-		return nil, fmt.Errorf("OpenPGP key %s holds no secret part of its signing key %s; export it with gpg --export-secret-keys",
+		return nil, fmt.Errorf("OpenPGP key %s is missing the secret part of its signing key %s; export it with gpg --export-secret-keys",
 			fingerprint, fingerprintHex(key.PublicKey))
 	}
 	if key.PrivateKey.Encrypted {

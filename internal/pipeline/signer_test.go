@@ -83,7 +83,7 @@ func TestParseSignerRejectsUnusableKeys(t *testing.T) {
 	now := time.Now()
 
 	protected := g.generateKey("Protected <protected@example.com>", "ed25519", "sign", "never", "--passphrase", "secret")
-	// The home's default passphrase is empty; exporting asks for the one
+	// The home's default passphrase is empty, but exporting needs the one
 	// the key was made with.
 	armored := string(g.run(nil, "--passphrase", "secret", "--armor", "--export-secret-keys", protected))
 	_, err := ParseSigner(armored, now)

@@ -39,7 +39,7 @@ type AxtractAccount struct {
 	// Sign-in name: lowercase letters, digits, ., _, @ and -.
 	Login string
 	Role  string
-	// The partner whose deliveries a partner account sees; set for role partner only.
+	// The partner whose deliveries a partner account may read. Set for role partner only.
 	PartnerID *int64
 	// Argon2id hash in PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash) with a random salt per account; NULL for accounts that sign in through OpenID Connect only.
 	PasswordHash *string
@@ -76,7 +76,7 @@ type AxtractApiToken struct {
 	TokenHash []byte
 	// The first characters of the token, shown in listings so a partner can tell its tokens apart; too short to guess the rest from.
 	Prefix string
-	// What the token may do: list (GET /api/v1/deliveries) and download (GET /api/v1/files/ID).
+	// Operations the token allows: list (GET /api/v1/deliveries) and download (GET /api/v1/files/ID).
 	Scopes     []string
 	Note       string
 	ExpiresAt  time.Time
@@ -369,7 +369,7 @@ type AxtractNotification struct {
 	Attempts int32
 	// When the sender may try again after a failed attempt.
 	NextAttemptAt time.Time
-	// Why the last attempt failed; an SMTP reply or a connection error, never message content.
+	// Error of the last attempt: an SMTP reply or a connection error, never message content.
 	LastError *string
 	// When the sender stopped trying: after its last attempt, or at once when there are no recipients.
 	AbandonedAt *time.Time
@@ -525,7 +525,7 @@ type AxtractRun struct {
 	FeedID  int64
 	Slot    time.Time
 	Trigger string
-	// queued, running, retrying, succeeded or failed; held when the data broke a quality rule of a feed whose on_fail is hold (nothing was delivered and an operator decides), discarded when an operator then dropped the run.
+	// queued, running, retrying, succeeded or failed. held: the data broke a quality rule of a feed whose on_fail is hold, so nothing was delivered until an operator decides. discarded: an operator then dropped the run.
 	Status      string
 	Attempts    int32
 	ViewVersion *int32
@@ -572,7 +572,7 @@ type AxtractRunQuality struct {
 	FeedID int64
 	// The feed's rules as the attempt applied them.
 	Rules []byte
-	// passed: no rule broken; failed: a rule broken and on_fail is fail; held: a rule broken and on_fail is hold; released: a rule broken but an operator had released the run, so it was delivered.
+	// passed: no rule broken. failed: a rule broken and on_fail is fail. held: a rule broken and on_fail is hold. released: a rule broken, but an operator had released the run, so it was delivered.
 	Outcome string
 	Rows    int64
 	// Rows of the feed's previous succeeded run, which max_row_change_pct compares with; NULL on the first run.
@@ -608,7 +608,7 @@ type AxtractSensitiveCode struct {
 	Description string
 }
 
-// HTTP endpoints told about a partner's runs. Each request is signed with HMAC-SHA256 under secret, so the secret is stored as it is (a hash cannot sign) in the control schema, which only the service role can read.
+// HTTP endpoints notified of a partner's runs. Each request is signed with HMAC-SHA256 under secret. A hash cannot sign, so the secret is stored as it is, in the control schema, which only the service role can read.
 type AxtractWebhook struct {
 	WebhookID int64
 	PartnerID int64

@@ -95,7 +95,7 @@ type eobGroup struct {
 // writeEOBLine adds the current row to its claim, writing the previous
 // claim when this row starts another.
 //
-// The part asks the runner to sort its rows by claim (format.Part.OrderBy),
+// The part requests rows sorted by claim (format.Part.OrderBy),
 // so the lines of a claim arrive together. Rows written without that sort,
 // as a caller of the writer alone may do, fold only where lines are
 // adjacent: lines of a claim that arrive apart become two resources with

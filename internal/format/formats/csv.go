@@ -73,7 +73,7 @@ func (c *csvWriter) writeField(f []byte) {
 		return
 	}
 	marker := c.ncols == 1 && bytes.Equal(f, []byte(`\.`))
-	if len(f) > 0 && !bytes.ContainsAny(f, ",\"\r\n") && !marker {
+	if len(f) > 0 && !needsQuotes(f) && !marker {
 		c.out.Write(f)
 		return
 	}
@@ -98,4 +98,17 @@ func (c *csvWriter) Close() error {
 	err := c.out.Flush()
 	c.out = nil
 	return err
+}
+
+// needsQuotes reports whether f contains a comma, a quote or a line break.
+// It is the per-field test of every CSV row, so it scans the bytes itself:
+// bytes.ContainsAny builds its set of characters again on each call.
+func needsQuotes(f []byte) bool {
+	for _, b := range f {
+		switch b {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	return false
 }

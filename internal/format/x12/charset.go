@@ -30,7 +30,7 @@ func init() {
 	}
 }
 
-// badChar says why a value cannot be written as it is.
+// badChar is the reason a value cannot be written as it is.
 type badChar int
 
 const (
@@ -44,8 +44,8 @@ const (
 // diacritics folded to ASCII, lowercase letters uppercased unless
 // keepCase, and leading and trailing spaces trimmed. A delimiter, a
 // control character or a character with no X12 form is replaced by a
-// space when clean is set; otherwise appendValue stops and reports which
-// kind it met and which delimiter, if it was one.
+// space when clean is set. Otherwise appendValue stops and returns the
+// kind of character it found and the delimiter, if it was one.
 func (w *writer) appendValue(dst, v []byte) ([]byte, badChar, byte) {
 	start := len(dst)
 	for i := 0; i < len(v); {

@@ -13,7 +13,7 @@ import (
 )
 
 // interchange is an 834 split into segments and elements by a tokenizer
-// that knows only the ISA rules: the element separator is the fourth
+// that follows only the ISA rules: the element separator is the fourth
 // character, the sub-element separator the 105th and the segment
 // terminator the 106th.
 type interchange struct {
