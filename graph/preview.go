@@ -6,37 +6,59 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/axtract/axtract/graph/model"
 )
 
 // A view preview shows the first rows of a draft spec exactly as the
-// partner would read them, and stores nothing. In one transaction that is
-// always rolled back, it
+// partner would read them, and stores nothing. It
 //
 //  1. compiles the spec with axtract.view_compile, the compiler
 //     axtract.view_define and request approval use, so a rejected spec
 //     returns the messages approval would raise;
-//  2. creates the view in the partner's schema under a random name, owned
-//     by the partner's view owner and readable by the partner's role, as
-//     view_define does;
-//  3. switches to the partner's role with the extract's session settings
-//     and selects the first rows from the view, so the consent policies,
-//     column grants and transforms all apply;
-//  4. rolls back, which drops the view and every other change.
+//  2. in one transaction that is always rolled back, switches to the
+//     partner's view-owner role with the extract's session settings and
+//     selects the first rows of the compiled query.
+//
+// A partner's view reads its tables with the privileges and consent
+// policies of its owner. The compiled query calls only built-in functions,
+// which behave the same for every role, so the rows are those the partner
+// would read from the view, and no view is created. Step 2 goes to the
+// database as one message, so a preview takes two round trips.
 //
 // When the view owner lacks a grant on a column the spec reads, step 2
-// calls axtract.view_define itself, which also grants the columns. Those
-// grants rewrite the ACLs of mart tables, so such previews wait for each
-// other until each rolls back. Previews over columns the partner's views
-// already read do not, unless they add pseudonyms for members loaded since
-// the partner's last run: those inserts wait for each other the same way.
+// instead calls axtract.view_define, which also grants the columns, and
+// reads the view it created as the partner's role. Those grants rewrite
+// the ACLs of mart tables, so such previews wait for each other until each
+// rolls back. Previews that add pseudonyms for members loaded since the
+// partner's last run wait for each other the same way.
+
+// previewPlan compiles a spec for partner slug, within the caller's scope
+// (0 for staff). It returns whether the partner's view owner may read
+// every source column and whether the view reads pseudonyms or date shifts.
+const previewPlan = `
+	SELECT p.partner_id, v.compiled_sql, axtract.partner_schema(p.slug), axtract.partner_owner_role(p.slug),
+	       axtract.partner_role(p.slug),
+	       coalesce((SELECT bool_and(CASE WHEN c LIKE '%.*'
+	                     THEN has_any_column_privilege(axtract.partner_owner_role(p.slug),
+	                              split_part(c, '.', 1) || '.' || split_part(c, '.', 2), 'SELECT')
+	                     ELSE has_column_privilege(axtract.partner_owner_role(p.slug),
+	                              split_part(c, '.', 1) || '.' || split_part(c, '.', 2),
+	                              split_part(c, '.', 3), 'SELECT') END)
+	                 FROM unnest(v.source_columns) AS c), true),
+	       coalesce((SELECT bool_or(c IN ('axtract.member_pseudonym.*', 'axtract.member_date_shift.*'))
+	                 FROM unnest(v.source_columns) AS c), false)
+	FROM axtract.partner p
+	CROSS JOIN LATERAL axtract.view_compile(p.partner_id, $2) AS v
+	WHERE p.slug = $1 AND ($3 = 0 OR p.partner_id = $3)`
 
 func (r *Resolver) viewPreview(ctx context.Context, slug string, spec json.RawMessage, limit *int) (*model.ViewPreview, error) {
 	n := 20
@@ -46,155 +68,187 @@ func (r *Resolver) viewPreview(ctx context.Context, slug string, spec json.RawMe
 	if n < 0 || n > maxPreviewRows {
 		return nil, invalid("limit must be between 0 and %d, not %d", maxPreviewRows, n)
 	}
-	partnerID, err := r.partnerIDBySlug(ctx, slug)
+	scope, err := scopeOf(ctx)
 	if err != nil {
 		return nil, err
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, r.opts.PreviewTimeout)
 	defer cancel()
-	// Each preview runs DDL and a query as the partner; a few at a time
-	// finish sooner than many that compete for the same cores.
+	// A few previews at a time finish sooner than many that compete for
+	// the same cores.
 	select {
 	case r.previews <- struct{}{}:
 		defer func() { <-r.previews }()
 	case <-ctx.Done():
 		return nil, newError(CodeLimitExceeded, "too many previews are running; try again")
 	}
-	tx, err := r.pool.Begin(ctx)
+	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return nil, sqlError(err, "begin preview")
 	}
-	// The rollback is the point: nothing of the preview may persist.
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer conn.Release()
+	// The rollback is the point: nothing of the preview may persist. The
+	// pool also closes a connection returned inside a transaction.
+	defer func() {
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
 
-	var compiled string
-	var sources []string
-	err = tx.QueryRow(ctx, `SELECT compiled_sql, source_columns FROM axtract.view_compile($1, $2)`,
-		partnerID, []byte(spec)).Scan(&compiled, &sources)
+	var (
+		partnerID                     int64
+		compiled, schema, owner, role string
+		granted, needsPseudonyms      bool
+	)
+	err = conn.QueryRow(ctx, previewPlan, slug, []byte(spec), scope).Scan(
+		&partnerID, &compiled, &schema, &owner, &role, &granted, &needsPseudonyms)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("partner %s not found", slug)
+	}
 	if err != nil {
 		return rejectedPreview(err)
-	}
-
-	view, role, err := createPreviewView(ctx, tx, slug, partnerID, spec, compiled, sources)
-	if err != nil {
-		return rejectedPreview(err)
-	}
-	columns, err := previewColumns(ctx, tx, view)
-	if err != nil {
-		return nil, sqlError(err, "read preview columns")
 	}
 
 	// The same settings as the extract (internal/extract), so values print
-	// as they would in a delivered file. Exec without arguments sends the
-	// statements in one round trip.
-	setup := strings.Join([]string{
+	// as they would in a delivered file.
+	script := []string{
 		"SET LOCAL statement_timeout = " + strconv.FormatInt(r.opts.PreviewTimeout.Milliseconds(), 10),
 		"SET LOCAL TimeZone = 'UTC'",
 		"SET LOCAL DateStyle = 'ISO, YMD'",
 		"SET LOCAL IntervalStyle = 'iso_8601'",
 		"SET LOCAL extra_float_digits = 1",
-		"SET LOCAL ROLE " + pgx.Identifier{role}.Sanitize(),
-	}, "; ")
-	if _, err := tx.Exec(ctx, setup); err != nil {
-		return nil, sqlError(err, "prepare preview session")
 	}
+	limitRows := " LIMIT " + strconv.Itoa(n+1)
+	if granted {
+		script = append([]string{"BEGIN"}, script...)
+		if needsPseudonyms {
+			// Members loaded since the partner's last run have no
+			// pseudonym yet.
+			script = append(script, "SELECT axtract.pseudonyms_refresh("+strconv.FormatInt(partnerID, 10)+")")
+		}
+		// compiled comes from view_compile, which quotes every identifier
+		// and literal, as view_define relies on too.
+		script = append(script, "SET LOCAL ROLE "+pgx.Identifier{owner}.Sanitize(),
+			"SELECT * FROM ("+compiled+") AS preview"+limitRows)
+	} else {
+		name := "axtract_preview_" + randomSuffix()
+		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+			return nil, sqlError(err, "begin preview")
+		}
+		if _, err := conn.Exec(ctx, `SELECT axtract.view_define($1, $2, $3)`, slug, name, []byte(spec)); err != nil {
+			return rejectedPreview(err)
+		}
+		script = append(script, "SET LOCAL ROLE "+pgx.Identifier{role}.Sanitize(), "SELECT * FROM "+pgx.Identifier{schema, name}.Sanitize()+limitRows)
+	}
+	script = append(script, "ROLLBACK")
 
-	// The simple protocol returns text, which is what COPY writes and what a
-	// partner's client shows, and prepares no statement for a view name that
-	// is new every time.
-	rows, err := tx.Query(ctx, "SELECT * FROM "+view+" LIMIT "+strconv.Itoa(n+1), pgx.QueryExecModeSimpleProtocol)
+	out := &model.ViewPreview{Valid: true, Validation: []*model.ValidationMessage{}, CompiledSQL: &compiled,
+		Rows: [][]*string{}}
+	fields, err := readPreviewRows(ctx, conn.Conn().PgConn(), script, len(script)-2, n, out)
 	if err != nil {
 		return rejectedPreview(err)
 	}
-	defer rows.Close()
-	out := &model.ViewPreview{Valid: true, Validation: []*model.ValidationMessage{}, CompiledSQL: &compiled,
-		Columns: columns, Rows: [][]*string{}}
-	for rows.Next() {
-		if len(out.Rows) == n {
-			out.Truncated = true
-			break
-		}
-		raw := rows.RawValues()
-		row := make([]*string, len(raw))
-		for i, v := range raw {
-			if v != nil {
-				s := string(v)
-				row[i] = &s
-			}
-		}
-		out.Rows = append(out.Rows, row)
-	}
-	if err := rows.Err(); err != nil {
-		return rejectedPreview(err)
+	if out.Columns, err = r.previewColumns(ctx, conn, fields); err != nil {
+		return nil, sqlError(err, "read preview columns")
 	}
 	return out, nil
 }
 
-// createPreviewView creates the draft view in the partner's schema and
-// returns its quoted name and the partner's role.
-func createPreviewView(ctx context.Context, tx pgx.Tx, slug string, partnerID int64, spec json.RawMessage,
-	compiled string, sources []string) (view, role string, err error) {
-	var schema, owner string
-	var granted, needsPseudonyms bool
-	err = tx.QueryRow(ctx, `
-		SELECT axtract.partner_schema($1), axtract.partner_owner_role($1), axtract.partner_role($1),
-		       coalesce(bool_and(CASE WHEN c LIKE '%.*'
-		                              THEN has_any_column_privilege(axtract.partner_owner_role($1),
-		                                       split_part(c, '.', 1) || '.' || split_part(c, '.', 2), 'SELECT')
-		                              ELSE has_column_privilege(axtract.partner_owner_role($1),
-		                                       split_part(c, '.', 1) || '.' || split_part(c, '.', 2),
-		                                       split_part(c, '.', 3), 'SELECT') END), true),
-		       coalesce(bool_or(c IN ('axtract.member_pseudonym.*', 'axtract.member_date_shift.*')), false)
-		FROM unnest($2::text[]) AS c`, slug, sources).Scan(&schema, &owner, &role, &granted, &needsPseudonyms)
-	if err != nil {
-		return "", "", err
-	}
-
-	name := "axtract_preview_" + randomSuffix()
-	view = pgx.Identifier{schema, name}.Sanitize()
-	if !granted {
-		if _, err := tx.Exec(ctx, `SELECT axtract.view_define($1, $2, $3)`, slug, name, []byte(spec)); err != nil {
-			return "", "", err
+// readPreviewRows sends the statements of script as one message and reads
+// at most n rows of statement selectAt into out, setting out.Truncated when
+// there are more. It returns the columns of that statement's result. The
+// simple protocol returns text, which is what COPY writes and what a
+// partner's client shows.
+func readPreviewRows(ctx context.Context, conn *pgconn.PgConn, script []string, selectAt, n int,
+	out *model.ViewPreview) ([]pgconn.FieldDescription, error) {
+	var fields []pgconn.FieldDescription
+	results := conn.Exec(ctx, strings.Join(script, "; "))
+	for i := 0; results.NextResult(); i++ {
+		rr := results.ResultReader()
+		if i == selectAt {
+			fields = slices.Clone(rr.FieldDescriptions())
+			for rr.NextRow() {
+				if len(out.Rows) == n {
+					out.Truncated = true
+					continue
+				}
+				raw := rr.Values()
+				row := make([]*string, len(raw))
+				for j, v := range raw {
+					if v != nil {
+						s := string(v)
+						row[j] = &s
+					}
+				}
+				out.Rows = append(out.Rows, row)
+			}
 		}
-		return view, role, nil
-	}
-
-	// compiled comes from view_compile, which quotes every identifier and
-	// literal, as view_define relies on too.
-	create := strings.Join([]string{
-		"CREATE VIEW " + view + " WITH (security_barrier = true) AS " + compiled,
-		"ALTER VIEW " + view + " OWNER TO " + pgx.Identifier{owner}.Sanitize(),
-		"GRANT SELECT ON " + view + " TO " + pgx.Identifier{role}.Sanitize(),
-	}, "; ")
-	if _, err := tx.Exec(ctx, create); err != nil {
-		return "", "", fmt.Errorf("create preview view: %w", err)
-	}
-	if needsPseudonyms {
-		// Members loaded since the partner's last run have no pseudonym yet.
-		if _, err := tx.Exec(ctx, `SELECT axtract.pseudonyms_refresh($1)`, partnerID); err != nil {
-			return "", "", err
+		if _, err := rr.Close(); err != nil {
+			_ = results.Close()
+			return nil, err
 		}
 	}
-	return view, role, nil
+	return fields, results.Close()
 }
 
-func previewColumns(ctx context.Context, tx pgx.Tx, view string) ([]*model.PreviewColumn, error) {
-	rows, err := tx.Query(ctx, `SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
-		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, view)
+// typeNames caches format_type of built-in types by OID and type modifier.
+// Built-in types do not change, so only other types are looked up on
+// every preview.
+var typeNames sync.Map
+
+type typeKey struct {
+	oid uint32
+	mod int32
+}
+
+// firstNormalOID is the first OID PostgreSQL gives objects that are not
+// built in.
+const firstNormalOID = 16384
+
+// previewColumns returns the names of a preview's columns and their types
+// as format_type prints them.
+func (r *Resolver) previewColumns(ctx context.Context, conn *pgxpool.Conn, fields []pgconn.FieldDescription) ([]*model.PreviewColumn, error) {
+	out := make([]*model.PreviewColumn, len(fields))
+	var oids []uint32
+	var mods []int32
+	for i, f := range fields {
+		out[i] = &model.PreviewColumn{Name: f.Name}
+		if t, ok := typeNames.Load(typeKey{f.DataTypeOID, f.TypeModifier}); ok {
+			out[i].Type = t.(string)
+			continue
+		}
+		oids = append(oids, f.DataTypeOID)
+		mods = append(mods, f.TypeModifier)
+	}
+	if len(oids) == 0 {
+		return out, nil
+	}
+	rows, err := conn.Query(ctx, `SELECT t.o, t.m, format_type(t.o, t.m) FROM unnest($1::oid[], $2::integer[]) AS t(o, m)`, oids, mods)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*model.PreviewColumn
+	names := map[typeKey]string{}
 	for rows.Next() {
-		var c model.PreviewColumn
-		if err := rows.Scan(&c.Name, &c.Type); err != nil {
+		var k typeKey
+		var name string
+		if err := rows.Scan(&k.oid, &k.mod, &name); err != nil {
 			return nil, err
 		}
-		out = append(out, &c)
+		names[k] = name
+		if k.oid < firstNormalOID {
+			typeNames.Store(k, name)
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, f := range fields {
+		if out[i].Type == "" {
+			out[i].Type = names[typeKey{f.DataTypeOID, f.TypeModifier}]
+		}
+	}
+	return out, nil
 }
 
 // rejectedPreview returns the validation message of a spec the compiler or

@@ -89,6 +89,12 @@ func TestPreviewLimitAndTransforms(t *testing.T) {
 	if !p.Valid || len(p.Rows) != 3 || !p.Truncated {
 		t.Fatalf("preview = valid %v, %d rows, truncated %v; want 3 rows of 10, truncated", p.Valid, len(p.Rows), p.Truncated)
 	}
+	// The column types come from the result's row description, printed
+	// by format_type as \d prints a view's columns.
+	if len(p.Columns) != 2 || p.Columns[0].Name != "member_key" || p.Columns[1].Name != "birth_year" ||
+		p.Columns[1].Type != "integer" || p.Columns[0].Type == "" {
+		t.Errorf("columns = %+v, want member_key and birth_year integer", p.Columns)
+	}
 	for _, row := range p.Rows {
 		if row[0] == nil || slices.Contains(b.members, *row[0]) {
 			t.Errorf("member_key %v is empty or a real member id", row[0])
