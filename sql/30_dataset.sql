@@ -77,6 +77,7 @@ INSERT INTO axtract.mart_column (table_name, column_name, classification, safe_h
     ('member',            'state',                 'ordinary',          NULL,                              false),
     ('member',            'county',                'quasi_identifier',  'geographic',                      false),
     ('member',            'zip',                   'quasi_identifier',  'geographic',                      false),
+    ('member',            'zip3',                  'quasi_identifier',  'geographic',                      false),
     ('member',            'latitude',              'direct_identifier', 'geographic',                      false),
     ('member',            'longitude',             'direct_identifier', 'geographic',                      false),
     ('member',            'phone',                 'direct_identifier', 'telephone',                       false),

@@ -246,8 +246,8 @@ CREATE OR REPLACE TRIGGER sensitive_code_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON axtract.sensitive_code
     FOR EACH STATEMENT EXECUTE FUNCTION axtract.sensitive_code_changed();
 
--- The category test of a consent policy has one position per category, so
--- adding or removing a category rewrites every partner's policies.
+-- The category test of a consent policy names every category, so adding,
+-- renaming or removing one rewrites every partner's policies.
 CREATE OR REPLACE FUNCTION axtract.sensitive_category_changed() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
@@ -262,7 +262,7 @@ END
 $$;
 
 CREATE OR REPLACE TRIGGER sensitive_category_changed
-    AFTER INSERT OR DELETE ON axtract.sensitive_category
+    AFTER INSERT OR UPDATE OR DELETE ON axtract.sensitive_category
     FOR EACH STATEMENT EXECUTE FUNCTION axtract.sensitive_category_changed();
 
 -- Member numbers, assigned when members are inserted.

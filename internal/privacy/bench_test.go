@@ -30,7 +30,8 @@ const safeHarborClaims = `{"dataset": "medical_claims", "profile": "safe_harbor"
 // benchSetup generates a mart of claimLines claim lines, creates partner
 // research (opt_in) with the Safe Harbor claims view, grants every member a
 // general consent and every other member a category consent to each
-// sensitive category, and analyzes the tables.
+// sensitive category, and vacuums and analyzes the tables, as autovacuum
+// would have done to tables loaded earlier.
 func benchSetup(tb testing.TB, claimLines int) *pgtest.DB {
 	tb.Helper()
 	ctx := context.Background()
@@ -47,7 +48,7 @@ func benchSetup(tb testing.TB, claimLines int) *pgtest.DB {
 			'SELECT member_id FROM mart.member WHERE get_byte(uuid_send(member_id), 15) % 2 = 0', DATE '2020-01-01', NULL, 'bench', $1)`, category)
 	}
 	mustExec(tb, db, "SELECT axtract.pseudonyms_refresh(partner_id) FROM axtract.partner WHERE slug = 'research'")
-	mustExec(tb, db, "ANALYZE")
+	mustExec(tb, db, "VACUUM ANALYZE")
 	return db
 }
 
@@ -109,8 +110,9 @@ const plainClaims = `{"dataset": "medical_claims", "columns": [
 // the table owner, whom the policies do not apply to, and with COPY of the
 // same columns untransformed as the owner (the plain extract). The size is
 // AXTRACT_BENCH_CLAIM_LINES claim lines (default 100000), and both copies
-// run with work_mem AXTRACT_BENCH_WORK_MEM and jit AXTRACT_BENCH_JIT
-// (default: the server's settings). With more than about 200,000 members,
+// run with work_mem AXTRACT_BENCH_WORK_MEM, jit AXTRACT_BENCH_JIT and
+// max_parallel_workers_per_gather AXTRACT_BENCH_PARALLEL_WORKERS (default:
+// the server's settings). With more than about 200,000 members,
 // the policies need a work_mem larger than the default 4MB to be hashed,
 // and JIT compiles the policies' expressions at length (docs/privacy.md).
 func BenchmarkSafeHarborCopy(b *testing.B) {
@@ -236,7 +238,9 @@ func copyTo(tb testing.TB, db *pgtest.DB, sql string, asPartner bool, w io.Write
 		tb.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	for setting, env := range map[string]string{"work_mem": "AXTRACT_BENCH_WORK_MEM", "jit": "AXTRACT_BENCH_JIT"} {
+	settings := map[string]string{"work_mem": "AXTRACT_BENCH_WORK_MEM", "jit": "AXTRACT_BENCH_JIT",
+		"max_parallel_workers_per_gather": "AXTRACT_BENCH_PARALLEL_WORKERS"}
+	for setting, env := range settings {
 		if v := os.Getenv(env); v != "" {
 			if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true)", setting, v); err != nil {
 				tb.Fatal(err)

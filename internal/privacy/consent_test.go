@@ -301,3 +301,63 @@ func TestConsentLoadRejectsInvalidRows(t *testing.T) {
 		t.Errorf("consents of %s after failed loads = %d, want 0", memberNone, n)
 	}
 }
+
+func TestClaimWithTwoCategoriesNeedsBoth(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	claim := claimID(5)
+	insertClaim(t, db, claim, memberInForce, "F10.20", "F32.9")
+	var cats string
+	if err := db.Pool.QueryRow(context.Background(), `SELECT sensitive_categories::text FROM mart.claim_line WHERE claim_id = $1`,
+		claim).Scan(&cats); err != nil {
+		t.Fatal(err)
+	}
+	if cats != "{mental_health,substance_use}" {
+		t.Fatalf("claim line categories = %s, want {mental_health,substance_use}", cats)
+	}
+	visible := func(step string, want bool) {
+		t.Helper()
+		got := queryAsPartner(t, db, "optin", "SELECT claim_id::text FROM partner_optin.claims WHERE claim_id = '"+claim+"'")
+		if (len(got) == 1) != want {
+			t.Errorf("%s: claim visible = %v, want %v", step, len(got) == 1, want)
+		}
+	}
+
+	visible("no category grant", false)
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberInForce, Category: "substance_use", From: today()})
+	visible("substance_use granted to the partner", false)
+	// A grant to the partner's purpose counts as one to the partner.
+	grant(t, db, partner.ConsentParams{Purpose: "operations", MemberID: memberInForce, Category: "mental_health", From: today()})
+	visible("mental_health granted to the purpose too", true)
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberInForce, Category: "mental_health", From: today(), Deny: true})
+	visible("mental_health denied to the partner", false)
+}
+
+func TestUncataloguedCategoryHidesRow(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+	// F63.0 (pathological gambling) is in mental_health (F20-F99) and, once
+	// added, in a gambling category of its own.
+	mustExec(t, db, `INSERT INTO axtract.sensitive_category (category, description) VALUES ('gambling', 'Gambling disorders')`)
+	mustExec(t, db, `INSERT INTO axtract.sensitive_code (code_system, code, category) VALUES ('ICD-10-CM', 'F630', 'gambling')`)
+	claim := claimID(6)
+	insertClaim(t, db, claim, memberSUD, "F63.0")
+	for _, c := range []string{"gambling", "mental_health"} {
+		grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberSUD, Category: c, From: today()})
+	}
+	claims := func() []string {
+		return queryAsPartner(t, db, "optin", "SELECT claim_id::text FROM partner_optin.claims")
+	}
+	equalSets(t, "claims with both categories granted", claims(), []string{claim, claimCold, claimNicotine})
+
+	// Renaming the category rewrites the policies. The stored rows keep the
+	// old name until their categories are computed again, and a category
+	// the policy does not know hides the row.
+	mustExec(t, db, `UPDATE axtract.sensitive_category SET category = 'gambling_disorder' WHERE category = 'gambling'`)
+	equalSets(t, "claims after the rename", claims(), []string{claimCold, claimNicotine})
+	if _, err := db.Pool.Exec(ctx, `SELECT * FROM axtract.sensitive_categories_recompute()`); err != nil {
+		t.Fatal(err)
+	}
+	equalSets(t, "claims after the recompute", claims(), []string{claim, claimCold, claimNicotine})
+}
