@@ -1022,8 +1022,11 @@ $$;
 -- 2. Record run.late for runs past their deadline.
 -- 3. Fail runs whose River job ended without the run finishing (a worker
 --    killed on the last attempt).
+-- 4. Fail the attempt of runs left running by a process that was killed:
+--    the run goes back to retrying when River still has its job, which
+--    River rescues, and fails when nothing would run it again.
 -- Returns the runs enqueued, the feeds whose missed slots were collapsed,
--- the runs found late and the runs failed.
+-- the runs found late and the runs failed in steps 3 and 4.
 CREATE OR REPLACE FUNCTION axtract.schedule_tick(
     p_now timestamptz DEFAULT now(),
     p_max_per_feed integer DEFAULT 10,
@@ -1137,6 +1140,27 @@ BEGIN
         FOR UPDATE OF r SKIP LOCKED
     LOOP
         PERFORM axtract.run_fail(lost.run_id, format('River job ended (%s) before the run finished', lost.job_state), true);
+        failed := failed + 1;
+    END LOOP;
+
+    -- The process that runs an attempt holds the run's own lease slot, a
+    -- session-level advisory lock, from before the run is marked running
+    -- until after it is marked done (axtract.run_lease), and PostgreSQL
+    -- releases the lock when that process's session ends. So a running run
+    -- whose slot is free has no process left. The slot stays taken here
+    -- until this transaction ends, so no worker starts the run meanwhile.
+    FOR lost IN
+        SELECT r.run_id, r.attempts, j.id AS job_id
+        FROM axtract.run r
+        LEFT JOIN river.river_job j ON j.id = r.job_id AND j.state NOT IN ('cancelled', 'discarded', 'completed')
+        WHERE r.status = 'running'
+        ORDER BY r.run_id
+        FOR UPDATE OF r SKIP LOCKED
+    LOOP
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(axtract.run_lease_key('run', lost.run_id, 0));
+        PERFORM axtract.run_fail(lost.run_id,
+            format('attempt %s stopped: the process running it ended before the run finished', lost.attempts),
+            lost.job_id IS NULL);
         failed := failed + 1;
     END LOOP;
 

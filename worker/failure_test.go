@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -139,6 +140,51 @@ func TestTickFailsRunWithEndedJob(t *testing.T) {
 	}
 	if n := queryInt(t, db, "SELECT count(*) FROM axtract.notification WHERE kind = 'run_failed'"); n != 1 {
 		t.Errorf("run_failed notifications = %d, want 1", n)
+	}
+}
+
+func TestTickFailsRunsOfKilledProcess(t *testing.T) {
+	t.Parallel()
+	db, _ := setup(t)
+	ctx := context.Background()
+	withJob := enqueue(t, db)
+	withoutJob := manualRun(t, db, "acme-roster")
+	live := manualRun(t, db, "acme-roster")
+	// As when the process running them is killed: the runs stay running,
+	// and PostgreSQL has released their lease slots with its session. A
+	// live process holds the slot of the third.
+	execAll(t, db, "UPDATE axtract.run SET status = 'running', attempts = 1")
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(axtract.run_lease_key('run', $1, 0))", live); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "SELECT pg_advisory_unlock(axtract.run_lease_key('run', $1, 0))", live)
+
+	if res := tick(t, db, time.Now()); res.Failed != 2 {
+		t.Errorf("tick failed %d runs, want 2", res.Failed)
+	}
+	for run, want := range map[int64]string{withJob: "retrying", withoutJob: "failed", live: "running"} {
+		var status, msg string
+		if err := db.Pool.QueryRow(ctx, "SELECT status, coalesce(error, '') FROM axtract.run WHERE run_id = $1", run).Scan(&status, &msg); err != nil {
+			t.Fatal(err)
+		}
+		if status != want {
+			t.Errorf("run %d: status %s, want %s", run, status, want)
+		}
+		if stopped := strings.HasPrefix(msg, "attempt 1 stopped: "); stopped != (want != "running") {
+			t.Errorf("run %d (%s): error %q; want \"attempt 1 stopped: ...\" only on runs without a process", run, want, msg)
+		}
+	}
+	// Only the run that nothing retries is reported.
+	if n := queryInt(t, db, "SELECT count(*) FROM axtract.notification WHERE kind = 'run_failed'"); n != 1 {
+		t.Errorf("run_failed notifications = %d, want 1", n)
+	}
+	if res := tick(t, db, time.Now()); res.Failed != 0 {
+		t.Errorf("second tick failed %d runs, want 0", res.Failed)
 	}
 }
 

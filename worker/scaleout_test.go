@@ -115,19 +115,19 @@ func TestServeKilledMidRunDeliversOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The live processes finish their runs; the dead one's stay running.
-	// Those jobs are the ones still running well after the lock is gone.
+	// The live processes finish their runs. The scheduler of a live one
+	// finds the dead one's runs without a process and sends them back to
+	// retrying, while River still counts their jobs as running.
 	var stuck int
-	waitFor(t, 60*time.Second, "only the killed process's runs left running", func() bool {
+	waitFor(t, 60*time.Second, "the killed process's runs back to retrying", func() bool {
 		stuck = queryInt(t, db, `SELECT count(*) FROM river.river_job j JOIN axtract.run r ON r.job_id = j.id
-			WHERE j.state = 'running' AND r.status = 'running' AND j.attempted_at < now() - interval '10 seconds'`)
+			WHERE j.state = 'running' AND r.status = 'retrying' AND r.error LIKE 'attempt % stopped: %'`)
 		return stuck == 2
 	})
 	// River rescues a job RescueStuckJobsAfter (one hour in axtract serve)
 	// after its attempt started. Move those starts back an hour and a half.
 	execAll(t, db, `UPDATE river.river_job j SET attempted_at = now() - interval '90 minutes'
-		FROM axtract.run r WHERE r.job_id = j.id AND j.state = 'running' AND r.status = 'running'
-		  AND j.attempted_at < now() - interval '10 seconds'`)
+		FROM axtract.run r WHERE r.job_id = j.id AND j.state = 'running' AND r.status = 'retrying'`)
 
 	waitFor(t, 150*time.Second, "every run delivered", func() bool {
 		return queryInt(t, db, "SELECT count(*) FROM axtract.run WHERE status <> 'succeeded'") == 0

@@ -55,7 +55,7 @@ type TickResult struct {
 	// Late is the number of runs found past their deadline.
 	Late int
 	// Failed is the number of runs failed because their River job ended
-	// without finishing them.
+	// without finishing them, or because the process running them stopped.
 	Failed int
 }
 
@@ -67,7 +67,7 @@ const MaxSlotsPerFeed = 10
 // Tick runs one scheduling pass at now: axtract.schedule_tick in SQL, which
 // computes the due slots of every scheduled, unpaused feed and creates their
 // runs and River jobs in one transaction, records late runs and fails runs
-// whose jobs ended unfinished. Slots are unique per feed, so a second pass
+// whose jobs ended unfinished or whose process stopped. Slots are unique per feed, so a second pass
 // at the same time, from this process or another, enqueues nothing again.
 func Tick(ctx context.Context, pool *pgxpool.Pool, now time.Time, logger *slog.Logger) (TickResult, error) {
 	if logger == nil {

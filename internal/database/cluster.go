@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,6 +127,10 @@ func StartPrivateCluster(ctx context.Context, dir string, logger *slog.Logger) (
 	c.setPort(port)
 	logFile := filepath.Join(dir, "server.log")
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s", port, dir)
+	// The cluster shares this machine's cores with the workers. A parallel
+	// query runs its leader and max_parallel_workers_per_gather workers, so
+	// more workers than spare cores only make them wait for each other.
+	opts += fmt.Sprintf(" -c max_parallel_workers_per_gather=%d", parallelWorkers(runtime.NumCPU()))
 	if c.hasLibrary("pgaudit") {
 		// AxTract sets pgaudit.log on partner logins when pgaudit is loaded.
 		opts += " -c shared_preload_libraries=pgaudit"
@@ -237,4 +242,11 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// parallelWorkers returns max_parallel_workers_per_gather for a server on
+// a machine of cores cores: one core for the leader, at most PostgreSQL's
+// default of 2 for the workers.
+func parallelWorkers(cores int) int {
+	return min(max(cores-1, 0), 2)
 }
