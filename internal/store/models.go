@@ -883,6 +883,8 @@ type MartMember struct {
 	// Provider group the member is attributed to for value-based care, if any.
 	AttributedOrgID pgtype.UUID
 	LoadedAt        time.Time
+	// The first three digits of zip when zip starts with five digits, else NULL. Generated; the zip3 transform maps restricted areas to 000.
+	Zip3 *string
 }
 
 // Lab results, vital signs and other observations.
