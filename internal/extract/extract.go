@@ -414,13 +414,21 @@ func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByI
 	}
 	defer dest.Close()
 
-	var files []File
+	// The data files keep their temporary names until every part is
+	// written and its disclosures recorded, so a run that fails in a later
+	// part delivers none of them. Abort does nothing to a committed upload.
+	var written []writtenPart
+	defer func() {
+		for _, w := range written {
+			_ = w.upload.Abort()
+		}
+	}()
 	for _, part := range pl.parts {
-		f, err := r.writePart(ctx, snap, dest, feed.PartnerSlug, part, info, runID, start, res)
+		w, err := r.writePart(ctx, snap, dest, feed.PartnerSlug, part, info, runID, start, res)
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, f)
+		written = append(written, w)
 	}
 
 	// Right after the COPYs, in their snapshot, so the record lists exactly
@@ -429,6 +437,14 @@ func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByI
 		if err := recordDisclosures(ctx, snap, runID, feed.PartnerSlug, view); err != nil {
 			return nil, err
 		}
+	}
+
+	var files []File
+	for _, w := range written {
+		if err := w.upload.Commit(ctx, w.file.Bytes); err != nil {
+			return nil, fmt.Errorf("commit %s: %w", w.file.Name, err)
+		}
+		files = append(files, w.file)
 	}
 
 	extra, err := r.deliverSidecars(ctx, dest, feed, pl, snap, info, files)

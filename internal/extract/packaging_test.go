@@ -908,3 +908,55 @@ func TestRunChecksEveryPartViewFirst(t *testing.T) {
 		t.Errorf("the failed run left %s in the destination", e.Name())
 	}
 }
+
+// failingDestination fails to create any file whose name contains failOn.
+type failingDestination struct {
+	deliver.Destination
+	failOn string
+}
+
+func (d failingDestination) Create(ctx context.Context, name string) (deliver.Upload, error) {
+	if strings.Contains(name, d.failOn) {
+		return nil, errors.New("destination full")
+	}
+	return d.Destination.Create(ctx, name)
+}
+
+// TestFailedPartDeliversNoPart fails the second file of a FHIR run and
+// checks that the first, already written, is not delivered either, and
+// that no disclosure is recorded.
+func TestFailedPartDeliversNoPart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupLocal(t)
+	b.defineFeed(t, "f-fhir", "patients", `{"format": "fhir", "format_options": {"resources": {"Patient": "patients", "Coverage": "enrollment"}, "payer_name": "Plan"},
+		"encrypt": false, "compression": "none", "file_name": "{feed}_{slot}_{part}.ndjson"}`)
+	b.runner.OpenDestination = func(ctx context.Context, kind string, config []byte) (deliver.Destination, error) {
+		d, err := extract.OpenDestination(ctx, kind, config)
+		if err != nil {
+			return nil, err
+		}
+		return failingDestination{Destination: d, failOn: "_Coverage"}, nil
+	}
+
+	runID := b.newRun(t, "f-fhir")
+	if _, err := b.runner.Run(ctx, runID, true); err == nil || !strings.Contains(err.Error(), "destination full") {
+		t.Fatalf("run whose Coverage file fails: err = %v, want destination full", err)
+	}
+
+	entries, err := os.ReadDir(b.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("the failed run left %s in the destination", e.Name())
+	}
+
+	var disclosed int
+	if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM axtract.disclosure WHERE run_id = $1", runID).Scan(&disclosed); err != nil {
+		t.Fatal(err)
+	}
+	if disclosed != 0 {
+		t.Errorf("the failed run recorded %d disclosures, want none", disclosed)
+	}
+}

@@ -20,18 +20,26 @@ import (
 	"github.com/axtract/axtract/internal/privacy"
 )
 
+// writtenPart is a data file written under its temporary name, and the
+// record of it once its upload is committed.
+type writtenPart struct {
+	upload deliver.Upload
+	file   File
+}
+
 // writePart streams one part's view through its format and pipeline into
-// the destination and gives the file its final name.
+// the destination. The file keeps its temporary name until the caller
+// commits the upload.
 func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Destination, slug string, part plannedPart,
-	info format.Info, runID int64, start time.Time, res *Result) (File, error) {
+	info format.Info, runID int64, start time.Time, res *Result) (writtenPart, error) {
 	upload, err := dest.Create(ctx, part.name)
 	if err != nil {
-		return File{}, fmt.Errorf("create %s: %w", part.name, err)
+		return writtenPart{}, fmt.Errorf("create %s: %w", part.name, err)
 	}
 	pipe, err := pipeline.New(upload, part.cfg)
 	if err != nil {
 		_ = upload.Abort()
-		return File{}, permanent(fmt.Errorf("build pipeline: %w", err))
+		return writtenPart{}, permanent(fmt.Errorf("build pipeline: %w", err))
 	}
 
 	view := pgx.Identifier{"partner_" + slug, part.view}.Sanitize()
@@ -46,22 +54,18 @@ func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Des
 	if err != nil {
 		pipe.Abort(err)
 		_ = upload.Abort()
-		return File{}, err
+		return writtenPart{}, err
 	}
 	if err := pipe.Close(); err != nil {
 		_ = upload.Abort()
-		return File{}, fmt.Errorf("finish %s: %w", part.name, err)
-	}
-	if err := upload.Commit(ctx, pipe.OutputBytes()); err != nil {
-		_ = upload.Abort()
-		return File{}, fmt.Errorf("commit %s: %w", part.name, err)
+		return writtenPart{}, fmt.Errorf("finish %s: %w", part.name, err)
 	}
 	if warnings := countWarnings(part, counts); len(warnings) > 0 {
 		r.logger().Warn("format writer reported counts", "run_id", runID, "file", part.name, "counts", counts)
 		res.Warnings = append(res.Warnings, warnings...)
 	}
-	return File{Name: part.name, Kind: FileData, Part: part.part, Rows: rows, Bytes: pipe.OutputBytes(), SHA256: pipe.SHA256(),
-		counts: counts}, nil
+	return writtenPart{upload: upload, file: File{Name: part.name, Kind: FileData, Part: part.part, Rows: rows,
+		Bytes: pipe.OutputBytes(), SHA256: pipe.SHA256(), counts: counts}}, nil
 }
 
 // copyPart runs the COPY of one part into pipe and returns the rows it
