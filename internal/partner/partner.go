@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/axtract/axtract/internal/privacy"
 )
 
 // Querier is the subset of a pool, connection or transaction this package uses.
@@ -115,7 +117,7 @@ func RecordConsent(ctx context.Context, q Querier, p ConsentParams) (int64, erro
 		p.MemberID, kind, p.From.Format(time.DateOnly), dateOrNil(p.To),
 		textOrNil(p.Partner), textOrNil(p.Purpose), textOrNil(p.Category), p.Source).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("record %s consent to %s: %w", kind, scope, err)
+		return 0, fmt.Errorf("record %s consent to %s: %w", kind, scope, privacy.MemberIDError(err, p.MemberID))
 	}
 	return id, nil
 }
@@ -134,7 +136,7 @@ func RevokeCategoryConsent(ctx context.Context, q Querier, slug, memberID, categ
 	var n int
 	err := q.QueryRow(ctx, "SELECT axtract.consent_revoke($1, $2::uuid, $3)", slug, memberID, textOrNil(category)).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("revoke consent to %s: %w", slug, err)
+		return 0, fmt.Errorf("revoke consent to %s: %w", slug, privacy.MemberIDError(err, memberID))
 	}
 	return n, nil
 }

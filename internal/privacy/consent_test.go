@@ -361,3 +361,20 @@ func TestUncataloguedCategoryHidesRow(t *testing.T) {
 	}
 	equalSets(t, "claims after the recompute", claims(), []string{claim, claimCold, claimNicotine})
 }
+
+func TestMalformedMemberIDIsNamed(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+	want := `member id "M-42" is not a UUID`
+	_, err := partner.RecordConsent(ctx, db.Pool, partner.ConsentParams{Partner: "optin", MemberID: "M-42", From: today()})
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("grant to a malformed member id: err = %v, want one containing %s", err, want)
+	}
+	if _, err := partner.RevokeConsent(ctx, db.Pool, "optin", "M-42"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("revoke of a malformed member id: err = %v, want one containing %s", err, want)
+	}
+	if _, err := privacy.MemberDisclosures(ctx, db.Pool, "M-42"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("disclosures of a malformed member id: err = %v, want one containing %s", err, want)
+	}
+}

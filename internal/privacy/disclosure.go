@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -118,7 +119,7 @@ func MemberDisclosures(ctx context.Context, q Querier, memberID string) ([]Membe
 		       view_name, view_version, coalesce(view_spec, 'null')
 		FROM axtract.disclosures_of_member($1::uuid)`, memberID)
 	if err != nil {
-		return nil, fmt.Errorf("list disclosures of member: %w", err)
+		return nil, fmt.Errorf("list disclosures of member: %w", MemberIDError(err, memberID))
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (MemberDisclosure, error) {
 		var d MemberDisclosure
@@ -126,7 +127,7 @@ func MemberDisclosures(ctx context.Context, q Querier, memberID string) ([]Membe
 		return d, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list disclosures of member: %w", err)
+		return nil, fmt.Errorf("list disclosures of member: %w", MemberIDError(err, memberID))
 	}
 	return list, nil
 }
@@ -161,4 +162,15 @@ func PartnerDisclosures(ctx context.Context, q Querier, slug string, from, to ti
 		return nil, fmt.Errorf("list disclosures to %s: %w", slug, err)
 	}
 	return list, nil
+}
+
+// MemberIDError returns err, or in its place an error that names memberID
+// and the expected form when PostgreSQL rejected memberID as a UUID, the
+// type of mart.member.member_id.
+func MemberIDError(err error, memberID string) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "22P02" && strings.Contains(pgErr.Message, "type uuid") {
+		return fmt.Errorf("member id %q is not a UUID: give the member's mart.member.member_id, such as 0b6c3f1e-2d4a-4c8b-9e7f-1a2b3c4d5e6f", memberID)
+	}
+	return err
 }
