@@ -50,6 +50,16 @@ type Upload interface {
 	Abort() error
 }
 
+// A Finisher is an Upload that can complete its transfer before Commit
+// gives it its final name. Finish checks the size, as Commit does, and
+// frees the upload's share of the destination's limits, such as an upload
+// slot. Other uploads can then start while this one waits for its Commit,
+// which only renames the file. After a failed Finish, call Abort. Abort
+// after Finish removes the temporary file.
+type Finisher interface {
+	Finish(ctx context.Context, size int64) error
+}
+
 // MaxNameLen is the maximum length of a file name in bytes. It leaves room in
 // the 255-byte file name limit of common file systems for the prefix and
 // suffix of the temporary name.

@@ -60,6 +60,14 @@ func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Des
 		_ = upload.Abort()
 		return writtenPart{}, fmt.Errorf("finish %s: %w", part.name, err)
 	}
+	// The file waits for its final name while later parts are written, so
+	// it must not keep an upload slot they may need.
+	if f, ok := upload.(deliver.Finisher); ok {
+		if err := f.Finish(ctx, pipe.OutputBytes()); err != nil {
+			_ = upload.Abort()
+			return writtenPart{}, fmt.Errorf("finish %s: %w", part.name, err)
+		}
+	}
 	if warnings := countWarnings(part, counts); len(warnings) > 0 {
 		r.logger().Warn("format writer reported counts", "run_id", runID, "file", part.name, "counts", counts)
 		res.Warnings = append(res.Warnings, warnings...)

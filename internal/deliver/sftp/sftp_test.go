@@ -540,3 +540,72 @@ func TestParallelUploadsShareConnection(t *testing.T) {
 		t.Errorf("remote directory contains %q, want only the %d delivered files", names, len(files))
 	}
 }
+
+func TestFinishFreesSlotBeforeCommit(t *testing.T) {
+	t.Parallel()
+	bundle := setup(t)
+	bundle.cfg.MaxParallelUploads = 1
+	dest := dial(t, bundle.cfg)
+	firstData, secondData := randomBytes(t, 100_000), randomBytes(t, 5000)
+
+	first, err := dest.Create(t.Context(), "first.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Abort()
+	if _, err := first.Write(firstData); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.(deliver.Finisher).Finish(t.Context(), int64(len(firstData))); err != nil {
+		t.Fatalf("Finish first upload: %v", err)
+	}
+	if names := dirNames(t, bundle.server.Root); len(names) != 1 || !strings.HasPrefix(names[0], ".first.csv.") {
+		t.Errorf("remote directory after Finish contains %q, want only the temporary file of first.csv", names)
+	}
+
+	// The only slot is free again, so a second upload starts at once.
+	waitCtx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := deliverBytes(waitCtx, dest, "second.csv", secondData); err != nil {
+		t.Fatalf("second upload while the first waits for its Commit: %v", err)
+	}
+
+	if err := first.Commit(t.Context(), int64(len(firstData))); err != nil {
+		t.Fatalf("Commit first upload after Finish: %v", err)
+	}
+	requireFile(t, filepath.Join(bundle.server.Root, "first.csv"), firstData)
+	requireFile(t, filepath.Join(bundle.server.Root, "second.csv"), secondData)
+	if names := dirNames(t, bundle.server.Root); len(names) != 2 {
+		t.Errorf("remote directory contains %q, want first.csv and second.csv only", names)
+	}
+}
+
+func TestAbortAfterFinishRemovesTempFile(t *testing.T) {
+	t.Parallel()
+	bundle := setup(t)
+	dest := dial(t, bundle.cfg)
+	upload, err := dest.Create(t.Context(), "finished.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload.Write([]byte("a,b\n")); err != nil {
+		t.Fatal(err)
+	}
+	finisher := upload.(deliver.Finisher)
+	if err := finisher.Finish(t.Context(), 4); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if err := finisher.Finish(t.Context(), 4); err == nil {
+		t.Error("second Finish succeeded, want an error")
+	}
+
+	if err := upload.Abort(); err != nil {
+		t.Fatalf("Abort after Finish: %v", err)
+	}
+	if names := dirNames(t, bundle.server.Root); len(names) != 0 {
+		t.Errorf("remote directory contains %q after Abort, want it empty", names)
+	}
+	if err := upload.Commit(t.Context(), 4); err == nil {
+		t.Error("Commit after Abort succeeded, want an error")
+	}
+}

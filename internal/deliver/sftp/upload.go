@@ -19,10 +19,13 @@ type uploadState int
 
 const (
 	stateWriting uploadState = iota
-	stateFailed              // Commit failed; Abort still has to clean up
+	stateFailed              // Finish or Commit failed; Abort still has to clean up
+	stateFinished            // the temporary file is complete and closed
 	stateCommitted
 	stateAborted
 )
+
+var _ deliver.Finisher = (*upload)(nil)
 
 // upload streams Write calls into a remote file. Write hands the bytes
 // through a pipe to a sender goroutine, which cuts them into SFTP writes and
@@ -110,14 +113,47 @@ func (u *upload) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (u *upload) Commit(ctx context.Context, size int64) error {
+// Finish completes the temporary file and frees the upload's slot; see
+// deliver.Finisher.
+func (u *upload) Finish(ctx context.Context, size int64) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.state != stateWriting {
+		return deliver.Permanent(fmt.Errorf("SFTP finish %s on %s: upload already finished", u.tempPath, u.d.addr))
+	}
+	if err := u.transfer(ctx, size); err != nil {
+		u.state = stateFailed
+		return err
+	}
+	u.state = stateFinished
+	u.stopWatch()
+	u.release()
+	return nil
+}
+
+func (u *upload) Commit(ctx context.Context, size int64) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	switch u.state {
+	case stateWriting:
+		if err := u.transfer(ctx, size); err != nil {
+			u.state = stateFailed
+			return err
+		}
+	case stateFinished:
+		if size != u.written {
+			u.state = stateFailed
+			return deliver.Permanent(fmt.Errorf("SFTP commit %s on %s: expected size %d bytes, but %d bytes were written",
+				u.finalPath, u.d.addr, size, u.written))
+		}
+	default:
 		return deliver.Permanent(fmt.Errorf("SFTP commit %s on %s: upload already finished", u.finalPath, u.d.addr))
 	}
-	err := u.commit(ctx, size)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
+		u.state = stateFailed
+		return fmt.Errorf("SFTP commit %s on %s: %w", u.finalPath, u.d.addr, err)
+	}
+	if err := u.d.replace(u.tempPath, u.finalPath, u.name); err != nil {
 		u.state = stateFailed
 		return err
 	}
@@ -127,7 +163,9 @@ func (u *upload) Commit(ctx context.Context, size int64) error {
 	return nil
 }
 
-func (u *upload) commit(ctx context.Context, size int64) error {
+// transfer ends the writes, waits for the server to acknowledge them, and
+// checks that the closed temporary file has size bytes.
+func (u *upload) transfer(ctx context.Context, size int64) error {
 	if err := cmp.Or(ctx.Err(), u.ctx.Err()); err != nil {
 		return fmt.Errorf("SFTP commit %s on %s: %w", u.finalPath, u.d.addr, err)
 	}
@@ -171,10 +209,7 @@ func (u *upload) commit(ctx context.Context, size int64) error {
 		return fmt.Errorf("SFTP commit %s on %s: server reports %d bytes for %s, expected %d",
 			u.finalPath, u.d.addr, info.Size(), u.tempPath, size)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("SFTP commit %s on %s: %w", u.finalPath, u.d.addr, err)
-	}
-	return u.d.replace(u.tempPath, u.finalPath, u.name)
+	return nil
 }
 
 // closeFile flushes the remote file to disk when the server supports
