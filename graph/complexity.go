@@ -45,9 +45,14 @@ func newComplexity() generated.ComplexityRoot {
 	c.Query.Requests = func(child int, _ []model.RequestStatus, first *int, _ *string) int { return pageCost(child, first) }
 	c.Query.AuditEvents = func(child int, _, _, _ *string, first *int, _ *string) int { return pageCost(child, first) }
 	c.Query.ViewPreview = func(child int, _ string, _ json.RawMessage, limit *int) int {
-		// A preview runs the view: cost it like a page of rows, plus a fixed
-		// cost for the transaction.
-		return 50 + listCost(child, limit, maxPreviewRows)
+		// A preview runs the view: a fixed cost for the transaction, its
+		// fields once, and one per row. The rows are lists of scalars, so
+		// the other fields do not grow with them.
+		rows := defaultPreviewRows
+		if limit != nil && *limit >= 0 && *limit <= maxPreviewRows {
+			rows = *limit
+		}
+		return 50 + child + rows
 	}
 	c.Query.Datasets = func(child int) int { return fixedListCost(child) }
 	c.Query.Calendars = func(child int) int { return fixedListCost(child) }
@@ -89,8 +94,11 @@ func newComplexity() generated.ComplexityRoot {
 
 // Ceilings of list sizes, shared by the resolvers and the costs above.
 const (
-	maxPageSize      = 100
-	maxPreviewRows   = 500
-	maxNextRuns      = 100
-	maxDashboardRuns = 200
+	maxPageSize    = 100
+	maxPreviewRows = 500
+	// defaultPreviewRows is the number of rows a preview without a limit
+	// returns.
+	defaultPreviewRows = 20
+	maxNextRuns        = 100
+	maxDashboardRuns   = 200
 )

@@ -119,7 +119,8 @@ func sqlError(err error, what string) error {
 		e.Code = CodeConflict
 	case pgErr.Code == "57014":
 		e.Code, e.Message, e.Hint = CodeLimitExceeded, what+": the statement timed out", ""
-	case strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23") || pgErr.Code == "42701" || pgErr.Code == "54000":
+	case strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23") || pgErr.Code == "42701" || pgErr.Code == "54000",
+		unknownDatasetColumn(pgErr):
 		e.Code = CodeValidation
 		e.Reason = validationReason(pgErr)
 	default:
@@ -142,10 +143,17 @@ func validationReason(pgErr *pgconn.PgError) string {
 		return "PROFILE"
 	case pgErr.Code == "42701":
 		return "DUPLICATE_COLUMN"
-	case strings.HasPrefix(pgErr.Code, "22"):
+	case strings.HasPrefix(pgErr.Code, "22"), unknownDatasetColumn(pgErr):
 		return "INVALID_SPEC"
 	}
 	return ""
+}
+
+// unknownDatasetColumn reports whether the view compiler rejected a column
+// that its dataset does not have (axtract.dataset_column_get). Any other
+// undefined_column error is a fault of the SQL, not of the request.
+func unknownDatasetColumn(pgErr *pgconn.PgError) bool {
+	return pgErr.Code == "42703" && strings.Contains(pgErr.Message, " is not in dataset ")
 }
 
 // presentError is the error presenter: every error leaves with a code, and

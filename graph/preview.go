@@ -38,14 +38,20 @@ import (
 // instead calls axtract.view_define, which also grants the columns, and
 // reads the view it created as the partner's role. Those grants rewrite
 // the ACLs of mart tables, so such previews wait for each other until each
-// rolls back. Previews that add pseudonyms for members loaded since the
-// partner's last run wait for each other the same way.
+// rolls back.
+//
+// A preview assigns no pseudonyms or date shifts: members loaded since the
+// partner's last run show NULL there, as in the partner's own query of its
+// views, until the next run assigns them theirs. Random values made up for
+// the preview would differ from the ones the run then draws. The
+// view_define path is the exception, because view_define assigns them; they
+// are rolled back with the rest.
 
 // previewPlan compiles a spec for partner slug, within the caller's scope
 // (0 for staff). It returns whether the partner's view owner may read
-// every source column and whether the view reads pseudonyms or date shifts.
+// every source column.
 const previewPlan = `
-	SELECT p.partner_id, v.compiled_sql, axtract.partner_schema(p.slug), axtract.partner_owner_role(p.slug),
+	SELECT v.compiled_sql, axtract.partner_schema(p.slug), axtract.partner_owner_role(p.slug),
 	       axtract.partner_role(p.slug),
 	       coalesce((SELECT bool_and(CASE WHEN c LIKE '%.*'
 	                     THEN has_any_column_privilege(axtract.partner_owner_role(p.slug),
@@ -53,15 +59,13 @@ const previewPlan = `
 	                     ELSE has_column_privilege(axtract.partner_owner_role(p.slug),
 	                              split_part(c, '.', 1) || '.' || split_part(c, '.', 2),
 	                              split_part(c, '.', 3), 'SELECT') END)
-	                 FROM unnest(v.source_columns) AS c), true),
-	       coalesce((SELECT bool_or(c IN ('axtract.member_pseudonym.*', 'axtract.member_date_shift.*'))
-	                 FROM unnest(v.source_columns) AS c), false)
+	                 FROM unnest(v.source_columns) AS c), true)
 	FROM axtract.partner p
 	CROSS JOIN LATERAL axtract.view_compile(p.partner_id, $2) AS v
 	WHERE p.slug = $1 AND ($3 = 0 OR p.partner_id = $3)`
 
 func (r *Resolver) viewPreview(ctx context.Context, slug string, spec json.RawMessage, limit *int) (*model.ViewPreview, error) {
-	n := 20
+	n := defaultPreviewRows
 	if limit != nil {
 		n = *limit
 	}
@@ -96,13 +100,9 @@ func (r *Resolver) viewPreview(ctx context.Context, slug string, spec json.RawMe
 		}
 	}()
 
-	var (
-		partnerID                     int64
-		compiled, schema, owner, role string
-		granted, needsPseudonyms      bool
-	)
-	err = conn.QueryRow(ctx, previewPlan, slug, []byte(spec), scope).Scan(
-		&partnerID, &compiled, &schema, &owner, &role, &granted, &needsPseudonyms)
+	var compiled, schema, owner, role string
+	var granted bool
+	err = conn.QueryRow(ctx, previewPlan, slug, []byte(spec), scope).Scan(&compiled, &schema, &owner, &role, &granted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("partner %s not found", slug)
 	}
@@ -122,11 +122,6 @@ func (r *Resolver) viewPreview(ctx context.Context, slug string, spec json.RawMe
 	limitRows := " LIMIT " + strconv.Itoa(n+1)
 	if granted {
 		script = append([]string{"BEGIN"}, script...)
-		if needsPseudonyms {
-			// Members loaded since the partner's last run have no
-			// pseudonym yet.
-			script = append(script, "SELECT axtract.pseudonyms_refresh("+strconv.FormatInt(partnerID, 10)+")")
-		}
 		// compiled comes from view_compile, which quotes every identifier
 		// and literal, as view_define relies on too.
 		script = append(script, "SET LOCAL ROLE "+pgx.Identifier{owner}.Sanitize(),

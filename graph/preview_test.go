@@ -116,6 +116,9 @@ func TestPreviewValidationMessages(t *testing.T) {
 		// Research partners may not select direct identifiers.
 		{"minimum necessary", "beta", map[string]any{"dataset": "members", "columns": []string{"first_name"}}, "MINIMUM_NECESSARY"},
 		{"unknown dataset", "acme", map[string]any{"dataset": "nope", "columns": []string{"x"}}, "INVALID_SPEC"},
+		{"unknown column", "acme", map[string]any{"dataset": "members", "columns": []string{"Member_ID"}}, "INVALID_SPEC"},
+		{"unknown filter column", "acme", map[string]any{"dataset": "members", "columns": []string{"member_id"},
+			"filters": []any{map[string]any{"column": "nope", "op": "=", "value": "1"}}}, "INVALID_SPEC"},
 		{"safe harbor profile", "beta", map[string]any{"dataset": "members", "profile": "safe_harbor",
 			"columns": []string{"birth_date"}}, "PROFILE"},
 		{"limited data set without agreement", "beta", map[string]any{"dataset": "members", "profile": "limited_data_set",
@@ -141,5 +144,17 @@ func TestPreviewValidationMessages(t *testing.T) {
 	r = b.do(t, analyst, previewQuery, map[string]any{"p": "acme", "s": map[string]any{}, "n": 501})
 	if !r.hasCode(string(CodeValidation)) && !r.hasCode(string(CodeLimitExceeded)) {
 		t.Errorf("preview limit 501: codes %v, want VALIDATION or LIMIT_EXCEEDED", r.codes())
+	}
+}
+
+func TestPreviewLimitOf500IsAllowed(t *testing.T) {
+	b := setup(t)
+	// previewQuery selects every field, columns and validation included,
+	// and they must not multiply the cost of the rows.
+	var got previewResult
+	b.ok(t, analyst, previewQuery, map[string]any{"p": "acme",
+		"s": map[string]any{"dataset": "members", "columns": []string{"member_id"}}, "n": 500}).decode(t, &got)
+	if p := got.ViewPreview; !p.Valid || len(p.Columns) != 1 {
+		t.Errorf("preview with limit 500: valid %v, columns %+v; want a valid preview of one column", p.Valid, p.Columns)
 	}
 }
