@@ -448,12 +448,45 @@ BEGIN
 END
 $$;
 
+-- Define again, as a new version, every view of partner p_partner_id whose
+-- spec compiles to other SQL than the view holds, and return how many. A
+-- view that no longer compiles stays as it is, and partner_sync_grants
+-- leaves it without grants.
+CREATE OR REPLACE FUNCTION axtract.partner_views_redefine(p_partner_id bigint) RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    slug     text := (SELECT p.slug FROM axtract.partner p WHERE p.partner_id = p_partner_id);
+    v        axtract.partner_view;
+    compiled record;
+    n        integer := 0;
+BEGIN
+    FOR v IN SELECT * FROM axtract.partner_view WHERE partner_id = p_partner_id ORDER BY name LOOP
+        BEGIN
+            SELECT * INTO compiled FROM axtract.view_compile(p_partner_id, v.spec);
+        EXCEPTION WHEN insufficient_privilege OR invalid_parameter_value OR undefined_column THEN
+            CONTINUE;
+        END;
+        IF compiled.compiled_sql IS DISTINCT FROM v.compiled_sql THEN
+            PERFORM axtract.view_define(slug, v.name, v.spec);
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
 -- The purpose of use, ZIP list and date shift range decide whether the
--- partner's views compile, so a change of any re-checks their grants.
+-- partner's views compile, so a change of any re-checks their grants. The
+-- zip3 transform names the ZIP list version in the compiled SQL, so a
+-- change of the list defines the views that use it again.
 CREATE OR REPLACE FUNCTION axtract.partner_grants_maintain() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+    IF OLD.zip3_version IS DISTINCT FROM NEW.zip3_version THEN
+        PERFORM axtract.partner_views_redefine(NEW.partner_id);
+    END IF;
     PERFORM axtract.partner_sync_grants(NEW.partner_id);
     RETURN NULL;
 END

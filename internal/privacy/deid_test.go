@@ -122,6 +122,18 @@ func TestSafeHarborZip3(t *testing.T) {
 	if got[memberID(3)] != "000" || got[memberID(1)] != "036" {
 		t.Errorf("zip3 on the 2020 list = %v, want 000 for 021 and 036 for 036", got)
 	}
+
+	// A switch to a populated list defines the views that name the old one
+	// again, so the partner's next read uses the new list.
+	versionBefore := queryInt(t, db, "SELECT version FROM axtract.partner_view WHERE name = 'zips'")
+	mustExec(t, db, "SELECT axtract.partner_privacy_set('research', '2000')")
+	got = byMember(t, db, "research", "SELECT member_key, zip FROM partner_research.zips")
+	if got[memberID(3)] != "021" || got[memberID(1)] != "000" {
+		t.Errorf("zip3 after the switch back to the 2000 list = %v, want 021 for 021 and 000 for 036", got)
+	}
+	if v := queryInt(t, db, "SELECT version FROM axtract.partner_view WHERE name = 'zips'"); v != versionBefore+1 {
+		t.Errorf("view version after the switch = %d, want %d", v, versionBefore+1)
+	}
 }
 
 func tryDefineView(db *pgtest.DB, slug, name, spec string) (string, error) {

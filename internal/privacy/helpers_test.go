@@ -185,3 +185,13 @@ func equalSets(t testing.TB, what string, got, want []string) {
 		t.Errorf("%s = %v, want %v", what, got, want)
 	}
 }
+
+// queryInt returns the integer that sql selects.
+func queryInt(t testing.TB, db *pgtest.DB, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
