@@ -285,12 +285,23 @@ CREATE OR REPLACE FUNCTION axtract.filter_value_check(p_col axtract.dataset_colu
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    EXECUTE format('SELECT %L::%s', p_value, p_col.data_type);
-EXCEPTION WHEN data_exception THEN
-    RAISE EXCEPTION 'filter value % is not a valid % for column %', quote_literal(p_value), p_col.data_type, p_col.column_name
-        USING ERRCODE = 'invalid_parameter_value',
-              HINT = CASE WHEN p_col.data_type IN ('date', 'timestamptz', 'timestamp') THEN 'Write dates as YYYY-MM-DD.'
-                          ELSE 'Give a value of the column''s type.' END;
+    -- PostgreSQL reads these words as the day they are compiled on, so the
+    -- view would keep that day while a preview of the spec moved on.
+    IF p_col.data_type IN ('date', 'timestamptz', 'timestamp')
+       AND lower(btrim(p_value)) IN ('now', 'today', 'tomorrow', 'yesterday') THEN
+        RAISE EXCEPTION 'filter value % for column % names a day relative to today, which the view would fix at the day it is defined',
+                quote_literal(p_value), p_col.column_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write a date as YYYY-MM-DD; for a moving window, use an incremental feed with a watermark column.';
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT %L::%s', p_value, p_col.data_type);
+    EXCEPTION WHEN data_exception THEN
+        RAISE EXCEPTION 'filter value % is not a valid % for column %', quote_literal(p_value), p_col.data_type, p_col.column_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = CASE WHEN p_col.data_type IN ('date', 'timestamptz', 'timestamp') THEN 'Write dates as YYYY-MM-DD.'
+                              ELSE 'Give a value of the column''s type.' END;
+    END;
 END
 $$;
 

@@ -223,6 +223,9 @@ func TestDefineViewRejectsBadSpecs(t *testing.T) {
 		{"filter value of the wrong type", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": ">=", "value": "last spring"}]}`, "22023"},
 		{"list value of the wrong type", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": "in", "value": ["2020-01-01", "soon"]}]}`, "22023"},
 		{"is_null with a value", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "zip", "op": "is_null", "value": "02139"}]}`, "22023"},
+		// PostgreSQL would fix these at the day the view is defined.
+		{"relative date", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": "<", "value": " Today"}]}`, "22023"},
+		{"relative date in a list", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": "in", "value": ["2020-01-01", "yesterday"]}]}`, "22023"},
 	}
 	for _, c := range cases {
 		_, err := partner.DefineView(ctx, b.db.Pool, "acme", "bad", []byte(c.spec))
