@@ -6,6 +6,8 @@
 // ".part", and only Commit gives the file its final name, after it has checked
 // the size. A run that fails before Commit therefore never leaves a file under
 // the final name, and partners that skip dot files never pick up a partial one.
+// Create removes the temporary files of the same name that a killed upload
+// left behind.
 //
 // Errors that a retry cannot fix are marked with Permanent; test them with
 // IsPermanent. Every other error is worth retrying.
@@ -97,6 +99,21 @@ func ValidateName(name string) error {
 // a delivered file by its leading dot and its suffix.
 func TempName(name string) string {
 	return "." + name + "." + randomHex() + ".part"
+}
+
+// IsTempNameOf reports whether file is a name that TempName gives for a
+// file that will be named name.
+func IsTempNameOf(file, name string) bool {
+	rest, ok := strings.CutPrefix(file, "."+name+".")
+	if !ok {
+		return false
+	}
+	random, ok := strings.CutSuffix(rest, ".part")
+	if !ok || len(random) != 2*randomBytes {
+		return false
+	}
+	_, err := hex.DecodeString(random)
+	return err == nil
 }
 
 // AsideName returns a new name under which an existing file named name is

@@ -41,6 +41,7 @@ func (l *localDir) Create(ctx context.Context, name string) (Upload, error) {
 		return nil, fmt.Errorf("create %s in %s: %w", name, l.dir, err)
 	}
 
+	l.removeStale(name)
 	tempPath := filepath.Join(l.dir, TempName(name))
 	f, err := os.OpenFile(tempPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, localFileMode)
 	if err != nil {
@@ -58,6 +59,24 @@ func (l *localDir) Create(ctx context.Context, name string) (Upload, error) {
 		tempPath:  tempPath,
 		finalPath: filepath.Join(l.dir, name),
 	}, nil
+}
+
+// removeStale removes the temporary files of name that an upload killed
+// before its Commit or Abort left behind. Only one attempt of a run runs at
+// a time. Two runs that write one name into one directory replace each
+// other's files anyway, and removing the temporary file of one still
+// writing makes its Commit fail, so it is retried. It is best effort: a
+// file it cannot list or remove stays.
+func (l *localDir) removeStale(name string) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if IsTempNameOf(e.Name(), name) {
+			_ = os.Remove(filepath.Join(l.dir, e.Name()))
+		}
+	}
 }
 
 // Close does nothing: a local destination holds no resources.

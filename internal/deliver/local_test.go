@@ -272,3 +272,48 @@ func TestNewLocalRejectsFile(t *testing.T) {
 		t.Errorf("error %q does not name %s", err, file)
 	}
 }
+
+func TestLocalCreateRemovesStaleTempFiles(t *testing.T) {
+	dest, dir := newLocal(t)
+	// The temporary file of a killed upload of the same name goes; files
+	// that only look alike stay.
+	stale := ".roster.csv.0123456789ab.part"
+	kept := []string{".roster.csv.notrandom.part", ".other.csv.0123456789ab.part", "roster.csv.0123456789ab.part"}
+	for _, name := range append([]string{stale}, kept...) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("old rows\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	upload, err := dest.Create(context.Background(), "roster.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload.Write([]byte("a\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := upload.Commit(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+
+	got := dirNames(t, dir)
+	want := append([]string{"roster.csv"}, kept...)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("directory after the upload = %q, want %q", got, want)
+	}
+}
+
+func TestIsTempNameOf(t *testing.T) {
+	name := "claims.csv.gz"
+	if temp := deliver.TempName(name); !deliver.IsTempNameOf(temp, name) {
+		t.Errorf("IsTempNameOf(%q, %q) = false, want true", temp, name)
+	}
+	for _, file := range []string{"claims.csv.gz", ".claims.csv.gz.part", ".claims.csv.gz.0123456789ab.old",
+		".claims.csv.gz.0123456789zz.part", ".claims.csv.0123456789ab.part"} {
+		if deliver.IsTempNameOf(file, name) {
+			t.Errorf("IsTempNameOf(%q, %q) = true, want false", file, name)
+		}
+	}
+}

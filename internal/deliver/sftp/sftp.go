@@ -199,6 +199,7 @@ func (d *destination) Create(ctx context.Context, name string) (deliver.Upload, 
 		return nil, fmt.Errorf("SFTP upload of %s to %s: wait for an upload slot: %w", name, d.addr, err)
 	}
 
+	d.removeStale(name)
 	tempPath := path.Join(d.cfg.Dir, deliver.TempName(name))
 	file, err := d.client.OpenFile(tempPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
@@ -206,6 +207,21 @@ func (d *destination) Create(ctx context.Context, name string) (deliver.Upload, 
 		return nil, classify(fmt.Errorf("SFTP create %s on %s: %w", tempPath, d.addr, err))
 	}
 	return startUpload(ctx, d, file, tempPath, path.Join(d.cfg.Dir, name), name), nil
+}
+
+// removeStale removes the temporary files of name that an upload killed
+// before its Commit or Abort left behind, as the local destination does.
+// It is best effort: a file it cannot list or remove stays.
+func (d *destination) removeStale(name string) {
+	entries, err := d.client.ReadDir(d.cfg.Dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if deliver.IsTempNameOf(e.Name(), name) {
+			_ = d.client.Remove(path.Join(d.cfg.Dir, e.Name()))
+		}
+	}
 }
 
 // Close ends the SFTP session and the SSH connection. Open uploads fail.

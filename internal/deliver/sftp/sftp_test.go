@@ -609,3 +609,27 @@ func TestAbortAfterFinishRemovesTempFile(t *testing.T) {
 		t.Error("Commit after Abort succeeded, want an error")
 	}
 }
+
+func TestCreateRemovesStaleTempFiles(t *testing.T) {
+	t.Parallel()
+	bundle := setup(t)
+	dest := dial(t, bundle.cfg)
+	// As a killed upload leaves it on the server.
+	stale := filepath.Join(bundle.server.Root, ".roster.csv.0123456789ab.part")
+	other := filepath.Join(bundle.server.Root, ".other.csv.0123456789ab.part")
+	for _, p := range []string{stale, other} {
+		if err := os.WriteFile(p, []byte("old rows\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := deliverBytes(t.Context(), dest, "roster.csv", []byte("a\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary file of roster.csv still there (%v)", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("temporary file of another name was removed: %v", err)
+	}
+}
