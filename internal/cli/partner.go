@@ -85,22 +85,31 @@ func partnerList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	// Grants and denials are counted apart, because under opt_out a denial
-	// keeps a member out and a total of both would mean nothing.
+	// Members with a general grant and with a general denial in force today
+	// are counted apart, because under opt_out a denial keeps a member out
+	// and a total of both would mean nothing. Consents to the partner's
+	// purpose count, as in the policies; category consents do not.
 	rows, err := s.pool.Query(ctx, `SELECT p.slug, p.name, p.purpose_of_use, p.consent_default,
 		(SELECT count(*) FROM axtract.partner_view v WHERE v.partner_id = p.partner_id),
-		(SELECT count(*) FROM axtract.consent c WHERE c.partner_id = p.partner_id AND c.revoked_at IS NULL AND c.kind = 'grant'),
-		(SELECT count(*) FROM axtract.consent c WHERE c.partner_id = p.partner_id AND c.revoked_at IS NULL AND c.kind = 'deny')
-		FROM axtract.partner p ORDER BY p.slug`)
+		m.granted, m.denied
+		FROM axtract.partner p
+		CROSS JOIN LATERAL (
+		    SELECT count(DISTINCT c.member_id) FILTER (WHERE c.kind = 'grant') AS granted,
+		           count(DISTINCT c.member_id) FILTER (WHERE c.kind = 'deny') AS denied
+		    FROM axtract.consent c
+		    WHERE (c.partner_id = p.partner_id OR c.purpose_of_use = p.purpose_of_use) AND c.category IS NULL
+		      AND c.revoked_at IS NULL AND c.effective_from <= (now() AT TIME ZONE 'UTC')::date
+		      AND (c.effective_to IS NULL OR c.effective_to >= (now() AT TIME ZONE 'UTC')::date)) AS m
+		ORDER BY p.slug`)
 	if err != nil {
 		return fmt.Errorf("list partners: %w", err)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tPURPOSE\tDEFAULT\tVIEWS\tGRANTS\tDENIALS")
+	fmt.Fprintln(tw, "SLUG\tNAME\tPURPOSE\tDEFAULT\tVIEWS\tGRANTED\tDENIED")
 	var slug, pname, purpose, consentDefault string
-	var views, grants, denials int64
-	_, err = pgx.ForEachRow(rows, []any{&slug, &pname, &purpose, &consentDefault, &views, &grants, &denials}, func() error {
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", slug, pname, purpose, consentDefault, views, grants, denials)
+	var views, granted, denied int64
+	_, err = pgx.ForEachRow(rows, []any{&slug, &pname, &purpose, &consentDefault, &views, &granted, &denied}, func() error {
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", slug, pname, purpose, consentDefault, views, granted, denied)
 		return err
 	})
 	if err != nil {

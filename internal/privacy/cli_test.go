@@ -60,6 +60,16 @@ func TestCLIConsentAndDisclosures(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("consent grant: exit %d: %s", code, stderr)
 	}
+	// One member granted, one denied; the category grant is no general one.
+	code, out, stderr = runCLI(t, db, "partner", "list")
+	if code != 0 {
+		t.Fatalf("partner list: exit %d: %s", code, stderr)
+	}
+	if fields := strings.Fields(strings.Split(strings.TrimSpace(out), "\n")[1]); len(fields) < 7 ||
+		fields[0] != "acme" || fields[len(fields)-2] != "1" || fields[len(fields)-1] != "1" {
+		t.Errorf("partner list row = %q, want acme with 1 granted and 1 denied member", fields)
+	}
+
 	code, out, stderr = runCLI(t, db, "consent", "default", "acme", "opt_out")
 	if code != 0 {
 		t.Fatalf("consent default: exit %d: %s", code, stderr)
