@@ -18,9 +18,9 @@ import (
 type uploadState int
 
 const (
-	stateWriting uploadState = iota
-	stateFailed              // Finish or Commit failed; Abort still has to clean up
-	stateFinished            // the temporary file is complete and closed
+	stateWriting  uploadState = iota
+	stateFailed               // Finish or Commit failed; Abort still has to clean up
+	stateFinished             // the temporary file is complete and closed
 	stateCommitted
 	stateAborted
 )
