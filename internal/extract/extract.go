@@ -414,9 +414,11 @@ func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByI
 	}
 	defer dest.Close()
 
-	// The data files keep their temporary names until every part is
-	// written and its disclosures recorded, so a run that fails in a later
-	// part delivers none of them. Abort does nothing to a committed upload.
+	// Every file keeps its temporary name until all of them, the manifests
+	// and the trigger file included, are written and the disclosures
+	// recorded, so a run that fails in a later part delivers none of them.
+	// Then only the renames remain, in delivery order. Abort does nothing
+	// to a committed upload.
 	var written []writtenPart
 	defer func() {
 		for _, w := range written {
@@ -439,6 +441,19 @@ func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByI
 		}
 	}
 
+	data := make([]File, 0, len(written))
+	for _, w := range written {
+		data = append(data, w.file)
+	}
+	if err := r.writeSidecars(ctx, dest, feed, pl, snap, info, data, &written); err != nil {
+		return nil, err
+	}
+
+	// NOTE: the renames are not atomic together. When one fails, the
+	// files renamed before it stay delivered while the run fails and its
+	// disclosures roll back; only a rename that fails (a directory or an
+	// unwritable file in the way) leads there, since everything that could
+	// fail earlier has been written.
 	var files []File
 	for _, w := range written {
 		if err := w.upload.Commit(ctx, w.file.Bytes); err != nil {
@@ -446,12 +461,6 @@ func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByI
 		}
 		files = append(files, w.file)
 	}
-
-	extra, err := r.deliverSidecars(ctx, dest, feed, pl, snap, info, files)
-	if err != nil {
-		return nil, err
-	}
-	files = append(files, extra...)
 
 	if err := snap.tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("end extract transaction: %w", err)

@@ -46,41 +46,36 @@ type ManifestFile struct {
 	SHA256 string `json:"sha256"`
 }
 
-// deliverSidecars delivers what follows a run's data files: the manifest
-// when the feed has one, and the trigger file last.
-func (r *Runner) deliverSidecars(ctx context.Context, dest deliver.Destination, feed store.FeedByIDRow, pl *plan,
-	snap *snapshot, info format.Info, data []File) ([]File, error) {
-	var files []File
+// writeSidecars writes what follows a run's data files under temporary
+// names and appends them to written, for the caller to commit after the
+// data: the manifest when the feed has one, the FHIR Bulk Data manifest,
+// and the trigger file last.
+func (r *Runner) writeSidecars(ctx context.Context, dest deliver.Destination, feed store.FeedByIDRow, pl *plan,
+	snap *snapshot, info format.Info, data []File, written *[]writtenPart) error {
 	if feed.Manifest {
 		body, err := manifestBody(feed, snap, info, data, r.now())
 		if err != nil {
-			return nil, err
+			return err
 		}
-		f, err := putFile(ctx, dest, pl.base+ManifestSuffix, FileManifest, body)
-		if err != nil {
-			return nil, err
+		if err := stageFile(ctx, dest, pl.base+ManifestSuffix, FileManifest, body, written); err != nil {
+			return err
 		}
-		files = append(files, f)
 	}
 	if pl.kind == "fhir" {
 		body, err := bulkDataManifest(feed, snap, info, data)
 		if err != nil {
-			return nil, permanent(err)
+			return permanent(err)
 		}
-		f, err := putFile(ctx, dest, pl.base+BulkDataManifestSuffix, FileManifest, body)
-		if err != nil {
-			return nil, err
+		if err := stageFile(ctx, dest, pl.base+BulkDataManifestSuffix, FileManifest, body, written); err != nil {
+			return err
 		}
-		files = append(files, f)
 	}
 	if pl.trigger != "" {
-		f, err := putFile(ctx, dest, pl.trigger, FileTrigger, nil)
-		if err != nil {
-			return nil, err
+		if err := stageFile(ctx, dest, pl.trigger, FileTrigger, nil, written); err != nil {
+			return err
 		}
-		files = append(files, f)
 	}
-	return files, nil
+	return nil
 }
 
 func manifestBody(feed store.FeedByIDRow, snap *snapshot, info format.Info, data []File, now time.Time) ([]byte, error) {

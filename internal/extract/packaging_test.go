@@ -922,41 +922,45 @@ func (d failingDestination) Create(ctx context.Context, name string) (deliver.Up
 	return d.Destination.Create(ctx, name)
 }
 
-// TestFailedPartDeliversNoPart fails the second file of a FHIR run and
-// checks that the first, already written, is not delivered either, and
-// that no disclosure is recorded.
+// TestFailedPartDeliversNoPart fails the second data file of a FHIR run,
+// then its Bulk Data manifest, and checks that the files already written
+// are not delivered either, and that no disclosure is recorded.
 func TestFailedPartDeliversNoPart(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	b := setupLocal(t)
-	b.defineFeed(t, "f-fhir", "patients", `{"format": "fhir", "format_options": {"resources": {"Patient": "patients", "Coverage": "enrollment"}, "payer_name": "Plan"},
-		"encrypt": false, "compression": "none", "file_name": "{feed}_{slot}_{part}.ndjson"}`)
-	b.runner.OpenDestination = func(ctx context.Context, kind string, config []byte) (deliver.Destination, error) {
-		d, err := extract.OpenDestination(ctx, kind, config)
-		if err != nil {
-			return nil, err
-		}
-		return failingDestination{Destination: d, failOn: "_Coverage"}, nil
-	}
+	for _, failOn := range []string{"_Coverage", extract.BulkDataManifestSuffix} {
+		t.Run(strings.TrimPrefix(failOn, "."), func(t *testing.T) {
+			ctx := context.Background()
+			b := setupLocal(t)
+			b.defineFeed(t, "f-fhir", "patients", `{"format": "fhir", "format_options": {"resources": {"Patient": "patients", "Coverage": "enrollment"}, "payer_name": "Plan"},
+				"encrypt": false, "compression": "none", "file_name": "{feed}_{slot}_{part}.ndjson"}`)
+			b.runner.OpenDestination = func(ctx context.Context, kind string, config []byte) (deliver.Destination, error) {
+				d, err := extract.OpenDestination(ctx, kind, config)
+				if err != nil {
+					return nil, err
+				}
+				return failingDestination{Destination: d, failOn: failOn}, nil
+			}
 
-	runID := b.newRun(t, "f-fhir")
-	if _, err := b.runner.Run(ctx, runID, true); err == nil || !strings.Contains(err.Error(), "destination full") {
-		t.Fatalf("run whose Coverage file fails: err = %v, want destination full", err)
-	}
+			runID := b.newRun(t, "f-fhir")
+			if _, err := b.runner.Run(ctx, runID, true); err == nil || !strings.Contains(err.Error(), "destination full") {
+				t.Fatalf("run whose %s file fails: err = %v, want destination full", failOn, err)
+			}
 
-	entries, err := os.ReadDir(b.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		t.Errorf("the failed run left %s in the destination", e.Name())
-	}
+			entries, err := os.ReadDir(b.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				t.Errorf("the failed run left %s in the destination", e.Name())
+			}
 
-	var disclosed int
-	if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM axtract.disclosure WHERE run_id = $1", runID).Scan(&disclosed); err != nil {
-		t.Fatal(err)
-	}
-	if disclosed != 0 {
-		t.Errorf("the failed run recorded %d disclosures, want none", disclosed)
+			var disclosed int
+			if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM axtract.disclosure WHERE run_id = $1", runID).Scan(&disclosed); err != nil {
+				t.Fatal(err)
+			}
+			if disclosed != 0 {
+				t.Errorf("the failed run recorded %d disclosures, want none", disclosed)
+			}
+		})
 	}
 }

@@ -60,13 +60,9 @@ func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Des
 		_ = upload.Abort()
 		return writtenPart{}, fmt.Errorf("finish %s: %w", part.name, err)
 	}
-	// The file waits for its final name while later parts are written, so
-	// it must not keep an upload slot they may need.
-	if f, ok := upload.(deliver.Finisher); ok {
-		if err := f.Finish(ctx, pipe.OutputBytes()); err != nil {
-			_ = upload.Abort()
-			return writtenPart{}, fmt.Errorf("finish %s: %w", part.name, err)
-		}
+	if err := finish(ctx, upload, pipe.OutputBytes()); err != nil {
+		_ = upload.Abort()
+		return writtenPart{}, fmt.Errorf("finish %s: %w", part.name, err)
 	}
 	if warnings := countWarnings(part, counts); len(warnings) > 0 {
 		r.logger().Warn("format writer reported counts", "run_id", runID, "file", part.name, "counts", counts)
@@ -194,23 +190,35 @@ func recordDisclosures(ctx context.Context, snap *snapshot, runID int64, slug, v
 	return nil
 }
 
-// putFile delivers a small file held in memory, as it is: manifests and
-// trigger files are neither compressed nor encrypted.
-func putFile(ctx context.Context, dest deliver.Destination, name, kind string, body []byte) (File, error) {
+// stageFile writes a small file held in memory, as it is, under its
+// temporary name and appends it to written: manifests and trigger files
+// are neither compressed nor encrypted.
+func stageFile(ctx context.Context, dest deliver.Destination, name, kind string, body []byte, written *[]writtenPart) error {
 	upload, err := dest.Create(ctx, name)
 	if err != nil {
-		return File{}, fmt.Errorf("create %s: %w", name, err)
+		return fmt.Errorf("create %s: %w", name, err)
 	}
 	if _, err := upload.Write(body); err != nil {
 		_ = upload.Abort()
-		return File{}, fmt.Errorf("write %s: %w", name, err)
+		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := upload.Commit(ctx, int64(len(body))); err != nil {
+	if err := finish(ctx, upload, int64(len(body))); err != nil {
 		_ = upload.Abort()
-		return File{}, fmt.Errorf("commit %s: %w", name, err)
+		return fmt.Errorf("finish %s: %w", name, err)
 	}
 	sum := sha256.Sum256(body)
-	return File{Name: name, Kind: kind, Bytes: int64(len(body)), SHA256: hex.EncodeToString(sum[:])}, nil
+	*written = append(*written, writtenPart{upload: upload,
+		file: File{Name: name, Kind: kind, Bytes: int64(len(body)), SHA256: hex.EncodeToString(sum[:])}})
+	return nil
+}
+
+// finish completes an upload that waits for its rename when the
+// destination can, so it keeps no upload slot that later files need.
+func finish(ctx context.Context, upload deliver.Upload, size int64) error {
+	if f, ok := upload.(deliver.Finisher); ok {
+		return f.Finish(ctx, size)
+	}
+	return nil
 }
 
 // sortColumn returns the first of candidates that is a column of cols, or
