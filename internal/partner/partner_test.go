@@ -225,7 +225,9 @@ func TestDefineViewRejectsBadSpecs(t *testing.T) {
 		{"is_null with a value", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "zip", "op": "is_null", "value": "02139"}]}`, "22023"},
 		// PostgreSQL would fix these at the day the view is defined.
 		{"relative date", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": "<", "value": " Today"}]}`, "22023"},
-		{"relative date in a list", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": "in", "value": ["2020-01-01", "yesterday"]}]}`, "22023"},
+		{"relative date in a list", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": "in", "value": ["2020-01-01", "\tyesterday"]}]}`, "22023"},
+		{"relative date with a time", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": ">", "value": "tomorrow 00:00"}]}`, "22023"},
+		{"now with parentheses", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": ">", "value": "now()"}]}`, "22023"},
 	}
 	for _, c := range cases {
 		_, err := partner.DefineView(ctx, b.db.Pool, "acme", "bad", []byte(c.spec))
