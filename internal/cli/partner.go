@@ -85,22 +85,22 @@ func partnerList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	// Members with a general grant and with a general denial in force today
-	// are counted apart, because under opt_out a denial keeps a member out
-	// and a total of both would mean nothing. Consents to the partner's
-	// purpose count, as in the policies; category consents do not.
+	// Members with a general grant and no general denial in force today,
+	// and members with a general denial in force, are counted apart: the
+	// first are the members an opt_in partner reads, the second those an
+	// opt_out partner does not. Consents to the partner's purpose count, as in the
+	// policies; category consents do not.
+	inForce := func(a string) string {
+		return strings.NewReplacer("x.", a+".").Replace(`(x.partner_id = p.partner_id OR x.purpose_of_use = p.purpose_of_use)
+			AND x.category IS NULL AND x.revoked_at IS NULL AND x.effective_from <= (now() AT TIME ZONE 'UTC')::date
+			AND (x.effective_to IS NULL OR x.effective_to >= (now() AT TIME ZONE 'UTC')::date)`)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT p.slug, p.name, p.purpose_of_use, p.consent_default,
 		(SELECT count(*) FROM axtract.partner_view v WHERE v.partner_id = p.partner_id),
-		m.granted, m.denied
-		FROM axtract.partner p
-		CROSS JOIN LATERAL (
-		    SELECT count(DISTINCT c.member_id) FILTER (WHERE c.kind = 'grant') AS granted,
-		           count(DISTINCT c.member_id) FILTER (WHERE c.kind = 'deny') AS denied
-		    FROM axtract.consent c
-		    WHERE (c.partner_id = p.partner_id OR c.purpose_of_use = p.purpose_of_use) AND c.category IS NULL
-		      AND c.revoked_at IS NULL AND c.effective_from <= (now() AT TIME ZONE 'UTC')::date
-		      AND (c.effective_to IS NULL OR c.effective_to >= (now() AT TIME ZONE 'UTC')::date)) AS m
-		ORDER BY p.slug`)
+		(SELECT count(DISTINCT g.member_id) FROM axtract.consent g WHERE g.kind = 'grant' AND `+inForce("g")+`
+		   AND NOT EXISTS (SELECT FROM axtract.consent d WHERE d.member_id = g.member_id AND d.kind = 'deny' AND `+inForce("d")+`)),
+		(SELECT count(DISTINCT d.member_id) FROM axtract.consent d WHERE d.kind = 'deny' AND `+inForce("d")+`)
+		FROM axtract.partner p ORDER BY p.slug`)
 	if err != nil {
 		return fmt.Errorf("list partners: %w", err)
 	}

@@ -30,7 +30,8 @@ func runCLI(t *testing.T, db *pgtest.DB, args ...string) (int, string, string) {
 func TestCLIConsentAndDisclosures(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	insertMembers(t, db, member{id: memberID(1), birth: "1970-01-01"}, member{id: memberID(2), birth: "1980-01-01"})
+	insertMembers(t, db, member{id: memberID(1), birth: "1970-01-01"}, member{id: memberID(2), birth: "1980-01-01"},
+		member{id: memberID(3), birth: "1990-01-01"})
 	createPartner(t, db, "acme", "operations")
 	defineView(t, db, "acme", "roster", `{"dataset": "members", "columns": ["member_id"]}`)
 	newDisclosureFeed(t, db, "acme", "roster")
@@ -60,14 +61,23 @@ func TestCLIConsentAndDisclosures(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("consent grant: exit %d: %s", code, stderr)
 	}
-	// One member granted, one denied; the category grant is no general one.
+	// Member 3 has a grant to the partner and a denial to its purpose,
+	// which overrides it.
+	for _, args := range [][]string{{"grant", "acme", memberID(3), "--from", "2020-01-01"},
+		{"deny", "--purpose", "operations", memberID(3), "--from", "2020-01-01"}} {
+		if code, _, stderr := runCLI(t, db, append([]string{"consent"}, args...)...); code != 0 {
+			t.Fatalf("consent %v: exit %d: %s", args, code, stderr)
+		}
+	}
+	// One member granted and two denied; the category grant is no general
+	// one.
 	code, out, stderr = runCLI(t, db, "partner", "list")
 	if code != 0 {
 		t.Fatalf("partner list: exit %d: %s", code, stderr)
 	}
 	if fields := strings.Fields(strings.Split(strings.TrimSpace(out), "\n")[1]); len(fields) < 7 ||
-		fields[0] != "acme" || fields[len(fields)-2] != "1" || fields[len(fields)-1] != "1" {
-		t.Errorf("partner list row = %q, want acme with 1 granted and 1 denied member", fields)
+		fields[0] != "acme" || fields[len(fields)-2] != "1" || fields[len(fields)-1] != "2" {
+		t.Errorf("partner list row = %q, want acme with 1 granted and 2 denied members", fields)
 	}
 
 	code, out, stderr = runCLI(t, db, "consent", "default", "acme", "opt_out")
