@@ -6,8 +6,8 @@
 // ".part", and only Commit gives the file its final name, after it has checked
 // the size. A run that fails before Commit therefore never leaves a file under
 // the final name, and partners that skip dot files never pick up a partial one.
-// Create removes the temporary files of the same name that a killed upload
-// left behind.
+// Create removes temporary files that killed uploads left behind: those of
+// the same name, and those of any name unwritten for StaleAfter.
 //
 // Errors that a retry cannot fix are marked with Permanent; test them with
 // IsPermanent. Every other error is worth retrying.
@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Destination receives files. Implementations are the local directory of
@@ -105,15 +106,37 @@ func TempName(name string) string {
 // file that will be named name.
 func IsTempNameOf(file, name string) bool {
 	rest, ok := strings.CutPrefix(file, "."+name+".")
-	if !ok {
-		return false
-	}
-	random, ok := strings.CutSuffix(rest, ".part")
+	return ok && isRandomPart(rest)
+}
+
+// IsTempName reports whether file is a name that TempName gives for some
+// file.
+func IsTempName(file string) bool {
+	i := len(file) - len(".part") - 2*randomBytes - 1
+	return strings.HasPrefix(file, ".") && i > 1 && file[i] == '.' && isRandomPart(file[i+1:])
+}
+
+// isRandomPart reports whether s is "<random>.part" as TempName writes it.
+func isRandomPart(s string) bool {
+	random, ok := strings.CutSuffix(s, ".part")
 	if !ok || len(random) != 2*randomBytes {
 		return false
 	}
 	_, err := hex.DecodeString(random)
 	return err == nil
+}
+
+// StaleAfter is how long a temporary file of another name may go unwritten
+// before an upload to its directory removes it as left by a killed upload.
+// A live upload writes all the time, and the stall timeouts of uploads are
+// far shorter.
+const StaleAfter = 24 * time.Hour
+
+// IsStale reports whether file, last written at modified, is a temporary
+// file that an upload of name, starting at now, removes: one of name, or
+// one of any name that has not been written for StaleAfter.
+func IsStale(file string, modified time.Time, name string, now time.Time) bool {
+	return IsTempNameOf(file, name) || (IsTempName(file) && now.Sub(modified) > StaleAfter)
 }
 
 // AsideName returns a new name under which an existing file named name is

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // localFileMode is the mode of delivered files: readable by the owner's group,
@@ -61,19 +62,25 @@ func (l *localDir) Create(ctx context.Context, name string) (Upload, error) {
 	}, nil
 }
 
-// removeStale removes the temporary files of name that an upload killed
-// before its Commit or Abort left behind. Only one attempt of a run runs at
-// a time. Two runs that write one name into one directory replace each
-// other's files anyway, and removing the temporary file of one still
-// writing makes its Commit fail, so it is retried. It is best effort: a
-// file it cannot list or remove stays.
+// removeStale removes temporary files that uploads killed before their
+// Commit or Abort left behind (IsStale): those of name, and those of any
+// name unwritten for StaleAfter. Only one attempt of a run runs at a time.
+// Two runs that write one name into one directory replace each other's
+// files anyway, and removing the temporary file of one still writing makes
+// its Commit fail, so it is retried. It is best effort: a file it cannot
+// list or remove stays.
 func (l *localDir) removeStale(name string) {
 	entries, err := os.ReadDir(l.dir)
 	if err != nil {
 		return
 	}
+	now := time.Now()
 	for _, e := range entries {
-		if IsTempNameOf(e.Name(), name) {
+		if !IsTempName(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err == nil && IsStale(e.Name(), info.ModTime(), name, now) {
 			_ = os.Remove(filepath.Join(l.dir, e.Name()))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/axtract/axtract/internal/deliver"
 )
@@ -279,10 +280,17 @@ func TestLocalCreateRemovesStaleTempFiles(t *testing.T) {
 	// that only look alike stay.
 	stale := ".roster.csv.0123456789ab.part"
 	kept := []string{".roster.csv.notrandom.part", ".other.csv.0123456789ab.part", "roster.csv.0123456789ab.part"}
-	for _, name := range append([]string{stale}, kept...) {
+	// A temporary file of another name goes too once it has not been
+	// written for a day.
+	old := ".claims_20261101.csv.0123456789ab.part"
+	for _, name := range append([]string{stale, old}, kept...) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("old rows\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	dayAgo := time.Now().Add(-deliver.StaleAfter - time.Minute)
+	if err := os.Chtimes(filepath.Join(dir, old), dayAgo, dayAgo); err != nil {
+		t.Fatal(err)
 	}
 
 	upload, err := dest.Create(context.Background(), "roster.csv")
@@ -314,6 +322,31 @@ func TestIsTempNameOf(t *testing.T) {
 		".claims.csv.gz.0123456789zz.part", ".claims.csv.0123456789ab.part"} {
 		if deliver.IsTempNameOf(file, name) {
 			t.Errorf("IsTempNameOf(%q, %q) = true, want false", file, name)
+		}
+	}
+	if !deliver.IsTempName(".claims.csv.0123456789ab.part") {
+		t.Error("IsTempName of a temporary name = false, want true")
+	}
+	for _, file := range []string{"..0123456789ab.part", "x.csv.0123456789ab.part", ".x.csv.0123456789ab.old", ".x.csv.0123456789a.part"} {
+		if deliver.IsTempName(file) {
+			t.Errorf("IsTempName(%q) = true, want false", file)
+		}
+	}
+
+	now := time.Now()
+	fresh, old := now.Add(-time.Hour), now.Add(-deliver.StaleAfter-time.Minute)
+	for _, c := range []struct {
+		file     string
+		modified time.Time
+		want     bool
+	}{
+		{".claims.csv.gz.0123456789ab.part", fresh, true},
+		{".other.csv.0123456789ab.part", fresh, false},
+		{".other.csv.0123456789ab.part", old, true},
+		{"other.csv", old, false},
+	} {
+		if got := deliver.IsStale(c.file, c.modified, name, now); got != c.want {
+			t.Errorf("IsStale(%q, %s ago) = %v, want %v", c.file, now.Sub(c.modified).Round(time.Minute), got, c.want)
 		}
 	}
 }

@@ -450,10 +450,10 @@ func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByI
 	}
 
 	// NOTE: the renames are not atomic together. When one fails, the
-	// files renamed before it stay delivered while the run fails and its
-	// disclosures roll back; only a rename that fails (a directory or an
-	// unwritable file in the way) leads there, since everything that could
-	// fail earlier has been written.
+	// files renamed before it stay delivered, while the run fails and its
+	// disclosures roll back. Everything else that could fail happened
+	// before the first rename, so only a failing rename (a directory or an
+	// unwritable file in the way) leads there.
 	var files []File
 	for _, w := range written {
 		if err := w.upload.Commit(ctx, w.file.Bytes); err != nil {

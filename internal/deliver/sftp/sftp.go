@@ -209,16 +209,17 @@ func (d *destination) Create(ctx context.Context, name string) (deliver.Upload, 
 	return startUpload(ctx, d, file, tempPath, path.Join(d.cfg.Dir, name), name), nil
 }
 
-// removeStale removes the temporary files of name that an upload killed
-// before its Commit or Abort left behind, as the local destination does.
-// It is best effort: a file it cannot list or remove stays.
+// removeStale removes temporary files that uploads killed before their
+// Commit or Abort left behind (deliver.IsStale), as the local destination
+// does. It is best effort: a file it cannot list or remove stays.
 func (d *destination) removeStale(name string) {
 	entries, err := d.client.ReadDir(d.cfg.Dir)
 	if err != nil {
 		return
 	}
+	now := time.Now()
 	for _, e := range entries {
-		if deliver.IsTempNameOf(e.Name(), name) {
+		if deliver.IsStale(e.Name(), e.ModTime(), name, now) {
 			_ = d.client.Remove(path.Join(d.cfg.Dir, e.Name()))
 		}
 	}
