@@ -34,7 +34,13 @@ DO $$
 DECLARE
     t text;
 BEGIN
-    FOR t IN SELECT axtract.member_tables() LOOP
+    -- ALTER TABLE locks out readers, so only tables without row-level
+    -- security yet get it (see partner_apply_policies).
+    FOR t IN
+        SELECT m.t FROM axtract.member_tables() AS m(t)
+        JOIN pg_class c ON c.oid = format('mart.%I', m.t)::regclass
+        WHERE NOT c.relrowsecurity
+    LOOP
         EXECUTE format('ALTER TABLE mart.%I ENABLE ROW LEVEL SECURITY', t);
     END LOOP;
 END
@@ -136,8 +142,28 @@ BEGIN
 END
 $$;
 
+-- The fingerprint of policy p_policy on mart table p_table as it is in the
+-- catalog: its command, kind, roles and expressions, or NULL when there is
+-- no such policy.
+CREATE OR REPLACE FUNCTION axtract.policy_fingerprint(p_table text, p_policy text) RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT md5(concat_ws('|', pol.polcmd, pol.polpermissive, pol.polroles::text,
+                         pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid)))
+    FROM pg_policy pol
+    WHERE pol.polrelid = format('mart.%I', p_table)::regclass AND pol.polname = p_policy
+$$;
+
 -- Create or refresh the consent policies of one partner on every member
 -- table, and give its view owner the consent columns the policies read.
+--
+-- Creating a policy locks its table against every reader until the
+-- transaction ends, and waits for running extracts first, so a migrate
+-- during a long extract would stall all queries of the mart. Each policy
+-- therefore carries a comment with the hash of the expression it was made
+-- from and the fingerprint of what the catalog then held. A policy whose
+-- comment still matches both is left alone; one whose expression would
+-- change, or that someone altered or dropped, is created again.
 CREATE OR REPLACE FUNCTION axtract.partner_apply_policies(p_slug text) RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -146,6 +172,9 @@ DECLARE
     owner text := axtract.partner_owner_role(p_slug);
     pol   text := axtract.role_prefix() || '_consent_' || p_slug;
     t     text;
+    pred  text;
+    want  text;
+    noted text;
 BEGIN
     SELECT * INTO p FROM axtract.partner WHERE slug = p_slug;
     IF NOT FOUND THEN
@@ -154,9 +183,17 @@ BEGIN
     EXECUTE format('GRANT SELECT (partner_id, purpose_of_use, member_id, kind, category, effective_from, effective_to, revoked_at)'
         ' ON axtract.consent TO %I', owner);
     FOR t IN SELECT axtract.member_tables() LOOP
+        pred := axtract.consent_predicate(p, t);
+        want := md5(owner || '|' || pred);
+        SELECT obj_description(pg.oid, 'pg_policy') INTO noted
+        FROM pg_policy pg
+        WHERE pg.polrelid = format('mart.%I', t)::regclass AND pg.polname = pol;
+        IF noted IS NOT NULL AND noted = want || ':' || axtract.policy_fingerprint(t, pol) THEN
+            CONTINUE;
+        END IF;
         EXECUTE format('DROP POLICY IF EXISTS %I ON mart.%I', pol, t);
-        EXECUTE format('CREATE POLICY %I ON mart.%I AS PERMISSIVE FOR SELECT TO %I USING (%s)',
-            pol, t, owner, axtract.consent_predicate(p, t));
+        EXECUTE format('CREATE POLICY %I ON mart.%I AS PERMISSIVE FOR SELECT TO %I USING (%s)', pol, t, owner, pred);
+        EXECUTE format('COMMENT ON POLICY %I ON mart.%I IS %L', pol, t, want || ':' || axtract.policy_fingerprint(t, pol));
     END LOOP;
 END
 $$;

@@ -3,11 +3,14 @@ package privacy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/axtract/axtract/internal/migrate"
 	"github.com/axtract/axtract/internal/partner"
 	"github.com/axtract/axtract/internal/pgtest"
 	"github.com/axtract/axtract/internal/privacy"
@@ -377,4 +380,46 @@ func TestMalformedMemberIDIsNamed(t *testing.T) {
 	if _, err := privacy.MemberDisclosures(ctx, db.Pool, "M-42"); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("disclosures of a malformed member id: err = %v, want one containing %s", err, want)
 	}
+}
+
+// TestMigrateLeavesPoliciesOfReaders runs migrate while a transaction
+// reads a mart table, as a long extract does, and checks that it neither
+// waits for the reader nor keeps a policy that was altered by hand.
+func TestMigrateLeavesPoliciesOfReaders(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+	policy := db.Name + "_consent_optin"
+	policyOID := func() int {
+		return queryInt(t, db, "SELECT oid::integer FROM pg_policy WHERE polname = $1 AND polrelid = 'mart.claim_line'::regclass", policy)
+	}
+	before := policyOID()
+
+	reader, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback(ctx)
+	if _, err := reader.Exec(ctx, "SELECT count(*) FROM mart.claim_line"); err != nil {
+		t.Fatal(err)
+	}
+	migrateCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := migrate.Up(migrateCtx, db.Pool, migrate.Config{}); err != nil {
+		t.Fatalf("migrate while a transaction reads mart.claim_line: %v", err)
+	}
+	if err := reader.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := policyOID(); after != before {
+		t.Errorf("migrate created the unchanged policy again (oid %d, was %d)", after, before)
+	}
+
+	// A policy changed behind AxTract's back is created again.
+	mustExec(t, db, fmt.Sprintf("ALTER POLICY %s ON mart.member USING (true)", policy))
+	if err := migrate.Up(ctx, db.Pool, migrate.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	equalSets(t, "optin roster after migrate", queryAsPartner(t, db, "optin", "SELECT member_id::text FROM partner_optin.roster"),
+		[]string{memberInForce, memberSUD, memberByPurpse})
 }
