@@ -116,14 +116,19 @@ func IsTempName(file string) bool {
 	return strings.HasPrefix(file, ".") && i > 1 && file[i] == '.' && isRandomPart(file[i+1:])
 }
 
-// isRandomPart reports whether s is "<random>.part" as TempName writes it.
+// isRandomPart reports whether s is "<random>.part" as TempName writes it,
+// in lower-case hexadecimal.
 func isRandomPart(s string) bool {
 	random, ok := strings.CutSuffix(s, ".part")
 	if !ok || len(random) != 2*randomBytes {
 		return false
 	}
-	_, err := hex.DecodeString(random)
-	return err == nil
+	for _, c := range []byte(random) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // StaleAfter is how long a temporary file of another name may go unwritten

@@ -76,7 +76,8 @@ func (l *localDir) removeStale(name string) {
 	}
 	now := time.Now()
 	for _, e := range entries {
-		if !IsTempName(e.Name()) {
+		// Uploads create regular files only.
+		if !e.Type().IsRegular() || !IsTempName(e.Name()) {
 			continue
 		}
 		info, err := e.Info()
@@ -98,9 +99,12 @@ type localUpload struct {
 	writeErr  error
 
 	mu        sync.Mutex
+	finished  bool // the temporary file is synced, closed and checked
 	committed bool
 	aborted   bool
 }
+
+var _ Finisher = (*localUpload)(nil)
 
 func (u *localUpload) Write(p []byte) (int, error) {
 	if u.file == nil {
@@ -119,12 +123,53 @@ func (u *localUpload) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Finish syncs, closes and checks the temporary file; see Finisher.
+func (u *localUpload) Finish(ctx context.Context, size int64) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.finished || u.committed || u.aborted {
+		return Permanent(fmt.Errorf("finish %s: upload already finished", u.tempPath))
+	}
+	if err := u.finish(ctx, size); err != nil {
+		return err
+	}
+	u.finished = true
+	return nil
+}
+
 func (u *localUpload) Commit(ctx context.Context, size int64) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.committed || u.aborted {
 		return Permanent(fmt.Errorf("commit %s: upload already finished", u.finalPath))
 	}
+	if u.finished {
+		if size != u.written {
+			return Permanent(fmt.Errorf("commit %s: expected size %d bytes, but %d bytes were written",
+				u.finalPath, size, u.written))
+		}
+	} else if err := u.finish(ctx, size); err != nil {
+		return err
+	}
+	if err := cmp.Or(ctx.Err(), u.ctx.Err()); err != nil {
+		return fmt.Errorf("commit %s: %w", u.finalPath, err)
+	}
+
+	// rename(2) replaces an existing file atomically: a reader sees the old
+	// file or the new one, never a mix or no file.
+	if err := os.Rename(u.tempPath, u.finalPath); err != nil {
+		return classifyLocal(fmt.Errorf("rename %s to %s: %w", u.tempPath, u.finalPath, err))
+	}
+	u.committed = true
+	if err := syncDir(filepath.Dir(u.finalPath)); err != nil {
+		return classifyLocal(fmt.Errorf("commit %s: sync directory: %w", u.finalPath, err))
+	}
+	return nil
+}
+
+// finish checks the writes, syncs and closes the temporary file and checks
+// its size on disk.
+func (u *localUpload) finish(ctx context.Context, size int64) error {
 	if err := cmp.Or(ctx.Err(), u.ctx.Err()); err != nil {
 		return fmt.Errorf("commit %s: %w", u.finalPath, err)
 	}
@@ -137,27 +182,17 @@ func (u *localUpload) Commit(ctx context.Context, size int64) error {
 	}
 
 	if err := u.file.Sync(); err != nil {
-		return classifyLocal(fmt.Errorf("sync %s: %w", u.tempPath, err))
+		return classifyLocal(fmt.Errorf("finish %s: %w", u.finalPath, err))
 	}
 	if err := u.closeFile(); err != nil {
-		return classifyLocal(fmt.Errorf("close %s: %w", u.tempPath, err))
+		return classifyLocal(fmt.Errorf("finish %s: %w", u.finalPath, err))
 	}
 	info, err := os.Stat(u.tempPath)
 	if err != nil {
-		return classifyLocal(fmt.Errorf("check size of %s: %w", u.tempPath, err))
+		return classifyLocal(fmt.Errorf("finish %s: %w", u.finalPath, err))
 	}
 	if info.Size() != size {
 		return fmt.Errorf("commit %s: %s has %d bytes, expected %d", u.finalPath, u.tempPath, info.Size(), size)
-	}
-
-	// rename(2) replaces an existing file atomically: a reader sees the old
-	// file or the new one, never a mix or no file.
-	if err := os.Rename(u.tempPath, u.finalPath); err != nil {
-		return classifyLocal(fmt.Errorf("rename %s to %s: %w", u.tempPath, u.finalPath, err))
-	}
-	u.committed = true
-	if err := syncDir(filepath.Dir(u.finalPath)); err != nil {
-		return classifyLocal(fmt.Errorf("commit %s: sync directory: %w", u.finalPath, err))
 	}
 	return nil
 }

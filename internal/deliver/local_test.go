@@ -279,7 +279,8 @@ func TestLocalCreateRemovesStaleTempFiles(t *testing.T) {
 	// The temporary file of a killed upload of the same name goes; files
 	// that only look alike stay.
 	stale := ".roster.csv.0123456789ab.part"
-	kept := []string{".roster.csv.notrandom.part", ".other.csv.0123456789ab.part", "roster.csv.0123456789ab.part"}
+	kept := []string{".roster.csv.notrandom.part", ".other.csv.0123456789ab.part", "roster.csv.0123456789ab.part",
+		".roster.csv.0123456789AB.part"}
 	// A temporary file of another name goes too once it has not been
 	// written for a day.
 	old := ".claims_20261101.csv.0123456789ab.part"
@@ -292,6 +293,12 @@ func TestLocalCreateRemovesStaleTempFiles(t *testing.T) {
 	if err := os.Chtimes(filepath.Join(dir, old), dayAgo, dayAgo); err != nil {
 		t.Fatal(err)
 	}
+	// Uploads make no directories, so one with a temporary name stays.
+	keptDir := ".roster.csv.ba9876543210.part"
+	if err := os.Mkdir(filepath.Join(dir, keptDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, keptDir)
 
 	upload, err := dest.Create(context.Background(), "roster.csv")
 	if err != nil {
@@ -347,6 +354,44 @@ func TestIsTempNameOf(t *testing.T) {
 	} {
 		if got := deliver.IsStale(c.file, c.modified, name, now); got != c.want {
 			t.Errorf("IsStale(%q, %s ago) = %v, want %v", c.file, now.Sub(c.modified).Round(time.Minute), got, c.want)
+		}
+	}
+}
+
+func TestLocalFinishThenCommitOrAbort(t *testing.T) {
+	dest, dir := newLocal(t)
+	ctx := context.Background()
+	for _, commit := range []bool{true, false} {
+		upload, err := dest.Create(ctx, "staged.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := upload.Write([]byte("a,b\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := upload.(deliver.Finisher).Finish(ctx, 4); err != nil {
+			t.Fatalf("Finish: %v", err)
+		}
+		if names := dirNames(t, dir); len(names) != 1 || !strings.HasPrefix(names[0], ".staged.csv.") {
+			t.Errorf("directory after Finish = %q, want only the temporary file", names)
+		}
+		if commit {
+			if err := upload.Commit(ctx, 4); err != nil {
+				t.Fatalf("Commit after Finish: %v", err)
+			}
+			if names := dirNames(t, dir); !slices.Equal(names, []string{"staged.csv"}) {
+				t.Errorf("directory after Commit = %q, want staged.csv", names)
+			}
+			if err := os.Remove(filepath.Join(dir, "staged.csv")); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := upload.Abort(); err != nil {
+			t.Fatalf("Abort after Finish: %v", err)
+		}
+		if names := dirNames(t, dir); len(names) != 0 {
+			t.Errorf("directory after Abort = %q, want it empty", names)
 		}
 	}
 }

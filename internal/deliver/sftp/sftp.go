@@ -219,7 +219,8 @@ func (d *destination) removeStale(name string) {
 	}
 	now := time.Now()
 	for _, e := range entries {
-		if deliver.IsStale(e.Name(), e.ModTime(), name, now) {
+		// Uploads create regular files only.
+		if e.Mode().IsRegular() && deliver.IsStale(e.Name(), e.ModTime(), name, now) {
 			_ = d.client.Remove(path.Join(d.cfg.Dir, e.Name()))
 		}
 	}
