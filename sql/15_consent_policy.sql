@@ -30,21 +30,30 @@
 -- the whole result, which is quadratic, so sessions that read partners with
 -- more consents need a larger work_mem (docs/privacy.md).
 
-DO $$
+-- Enable row-level security on every member table that lacks it, as
+-- migrate and axtract.privacy_refresh() do. ALTER TABLE locks out readers,
+-- so tables that have it are left alone (see partner_apply_policies).
+CREATE OR REPLACE FUNCTION axtract.member_tables_secure() RETURNS void
+LANGUAGE plpgsql
+AS $$
 DECLARE
     t text;
 BEGIN
-    -- ALTER TABLE locks out readers, so only tables without row-level
-    -- security yet get it (see partner_apply_policies).
     FOR t IN
         SELECT m.t FROM axtract.member_tables() AS m(t)
         JOIN pg_class c ON c.oid = format('mart.%I', m.t)::regclass
         WHERE NOT c.relrowsecurity
     LOOP
+        -- A table with policies had it before: someone turned it off.
+        IF EXISTS (SELECT FROM pg_policy pg WHERE pg.polrelid = format('mart.%I', t)::regclass) THEN
+            RAISE WARNING 'mart.% had its row-level security turned off; turning it on again', t;
+        END IF;
         EXECUTE format('ALTER TABLE mart.%I ENABLE ROW LEVEL SECURITY', t);
     END LOOP;
 END
 $$;
+
+SELECT axtract.member_tables_secure();
 
 -- The condition that consent row p_alias is in force today (UTC), for any
 -- partner or purpose it names. Today is a plain expression, computed for
@@ -147,6 +156,9 @@ $$;
 -- no such policy.
 CREATE OR REPLACE FUNCTION axtract.policy_fingerprint(p_table text, p_policy text) RETURNS text
 LANGUAGE sql STABLE
+-- pg_get_expr leaves out the schemas on the search_path, so a fixed one
+-- keeps the fingerprint the same for every caller.
+SET search_path = pg_catalog
 AS $$
     SELECT md5(concat_ws('|', pol.polcmd, pol.polpermissive, pol.polroles::text,
                          pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid)))
@@ -163,7 +175,10 @@ $$;
 -- therefore carries a comment with the hash of the expression it was made
 -- from and the fingerprint of what the catalog then held. A policy whose
 -- comment still matches both is left alone; one whose expression would
--- change, or that someone altered or dropped, is created again.
+-- change, or that someone altered or dropped, is created again. Any other
+-- permissive policy that applies to the partner's view owner, by name or
+-- through PUBLIC, is dropped, because it could only widen what the
+-- partner reads.
 CREATE OR REPLACE FUNCTION axtract.partner_apply_policies(p_slug text) RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -175,6 +190,7 @@ DECLARE
     pred  text;
     want  text;
     noted text;
+    other text;
 BEGIN
     SELECT * INTO p FROM axtract.partner WHERE slug = p_slug;
     IF NOT FOUND THEN
@@ -183,6 +199,15 @@ BEGIN
     EXECUTE format('GRANT SELECT (partner_id, purpose_of_use, member_id, kind, category, effective_from, effective_to, revoked_at)'
         ' ON axtract.consent TO %I', owner);
     FOR t IN SELECT axtract.member_tables() LOOP
+        FOR other IN
+            SELECT pg.polname FROM pg_policy pg
+            WHERE pg.polrelid = format('mart.%I', t)::regclass AND pg.polname <> pol AND pg.polpermissive
+              AND pg.polroles && ARRAY[0, to_regrole(owner)]::oid[]
+        LOOP
+            RAISE WARNING 'dropping policy % on mart.%: it applies to the view owner of partner %, which only its consent policy may',
+                other, t, p_slug;
+            EXECUTE format('DROP POLICY %I ON mart.%I', other, t);
+        END LOOP;
         pred := axtract.consent_predicate(p, t);
         want := md5(owner || '|' || pred);
         SELECT obj_description(pg.oid, 'pg_policy') INTO noted
@@ -197,6 +222,35 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- A deleted partner's consents go with it, and with an opt_out partner's
+-- denials gone its policies would show more. The policies and the view
+-- owner's grants are dropped instead, so its views read nothing: row-level
+-- security shows no row to a role that no policy names. The roles and the
+-- schema stay for a DBA to drop.
+CREATE OR REPLACE FUNCTION axtract.partner_deleted() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pol   text := axtract.role_prefix() || '_consent_' || OLD.slug;
+    owner text := axtract.partner_owner_role(OLD.slug);
+    t     text;
+BEGIN
+    FOR t IN SELECT axtract.member_tables() LOOP
+        EXECUTE format('DROP POLICY IF EXISTS %I ON mart.%I', pol, t);
+    END LOOP;
+    IF to_regrole(owner) IS NOT NULL THEN
+        EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA mart FROM %I', owner);
+        EXECUTE format('REVOKE ALL ON axtract.consent, axtract.member_pseudonym, axtract.member_date_shift, axtract.zip3_restricted FROM %I',
+            owner);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER partner_deleted
+    AFTER DELETE ON axtract.partner
+    FOR EACH ROW EXECUTE FUNCTION axtract.partner_deleted();
 
 -- The policies carry the purpose of use and the consent default, so a
 -- change of either rewrites them in the same transaction.

@@ -661,6 +661,7 @@ DECLARE
     v        axtract.partner_view;
     compiled record;
 BEGIN
+    PERFORM axtract.member_tables_secure();
     FOR p IN SELECT * FROM axtract.partner ORDER BY slug LOOP
         PERFORM axtract.partner_apply_policies(p.slug);
         PERFORM axtract.partner_sync_grants(p.partner_id);

@@ -228,6 +228,7 @@ func TestDefineViewRejectsBadSpecs(t *testing.T) {
 		{"relative date in a list", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": "in", "value": ["2020-01-01", "\tyesterday"]}]}`, "22023"},
 		{"relative date with a time", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": ">", "value": "tomorrow 00:00"}]}`, "22023"},
 		{"now with parentheses", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": ">", "value": "now()"}]}`, "22023"},
+		{"relative date run into a time", `{"dataset": "members", "columns": ["zip"], "filters": [{"column": "birth_date", "op": ">", "value": "tomorrow0900"}]}`, "22023"},
 	}
 	for _, c := range cases {
 		_, err := partner.DefineView(ctx, b.db.Pool, "acme", "bad", []byte(c.spec))

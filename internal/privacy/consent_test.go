@@ -423,3 +423,62 @@ func TestMigrateLeavesPoliciesOfReaders(t *testing.T) {
 	equalSets(t, "optin roster after migrate", queryAsPartner(t, db, "optin", "SELECT member_id::text FROM partner_optin.roster"),
 		[]string{memberInForce, memberSUD, memberByPurpse})
 }
+
+// TestRefreshUndoesPolicyTampering checks that privacy_refresh drops a
+// policy that widens what a partner reads, turns row-level security back
+// on, and leaves the policies alone when only the caller's search_path
+// differs.
+func TestRefreshUndoesPolicyTampering(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+	owner := db.Name + "_o_optin"
+	want := []string{memberInForce, memberSUD, memberByPurpse}
+	roster := func() []string {
+		return queryAsPartner(t, db, "optin", "SELECT member_id::text FROM partner_optin.roster")
+	}
+
+	mustExec(t, db, fmt.Sprintf("CREATE POLICY everyone ON mart.member FOR SELECT TO %s USING (true)", owner))
+	mustExec(t, db, "CREATE POLICY anyone ON mart.member FOR SELECT TO PUBLIC USING (true)")
+	mustExec(t, db, "SELECT axtract.privacy_refresh()")
+	equalSets(t, "roster after refresh with extra policies", roster(), want)
+	if n := queryInt(t, db, "SELECT count(*) FROM pg_policy WHERE polname IN ('everyone', 'anyone')"); n != 0 {
+		t.Errorf("%d extra policies left after the refresh, want 0", n)
+	}
+
+	mustExec(t, db, "ALTER TABLE mart.member DISABLE ROW LEVEL SECURITY")
+	mustExec(t, db, "SELECT axtract.privacy_refresh()")
+	equalSets(t, "roster after refresh with row-level security off", roster(), want)
+
+	policy := db.Name + "_consent_optin"
+	oid := func() int {
+		return queryInt(t, db, "SELECT oid::integer FROM pg_policy WHERE polname = $1 AND polrelid = 'mart.member'::regclass", policy)
+	}
+	before := oid()
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, stmt := range []string{"SET search_path = mart, axtract, public", "SELECT axtract.privacy_refresh()", "RESET search_path"} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if after := oid(); after != before {
+		t.Errorf("a refresh with another search_path created the unchanged policy again (oid %d, was %d)", after, before)
+	}
+}
+
+// TestDeletedPartnerReadsNothing deletes an opt_out partner, whose denials
+// go with it, and checks that its role then reads no member.
+func TestDeletedPartnerReadsNothing(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	mustExec(t, db, "DELETE FROM axtract.partner WHERE slug = 'optout'")
+	mustExec(t, db, "SELECT axtract.privacy_refresh()")
+	got, err := tryQueryAsPartner(db, "optout", "SELECT member_id::text FROM partner_optout.roster")
+	if err == nil && len(got) > 0 {
+		t.Errorf("deleted partner read %d members, want none", len(got))
+	}
+}
