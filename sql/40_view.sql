@@ -123,10 +123,12 @@ $$;
 -- with the first of January of a year. In a limited data set a filter on a
 -- direct identifier may only test for NULL.
 CREATE OR REPLACE FUNCTION axtract.profile_filter_check(p_profile text, p_col axtract.dataset_column, p_filter jsonb) RETURNS void
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    op text := p_filter->>'op';
+    op     text := p_filter->>'op';
+    -- Born on or before this day means 90 or older today.
+    cutoff date := ((now() AT TIME ZONE 'UTC')::date - interval '90 years')::date;
 BEGIN
     IF op IN ('is_null', 'not_null') THEN
         RETURN;
@@ -134,10 +136,23 @@ BEGIN
     IF p_profile = 'safe_harbor' AND (p_col.free_text OR p_col.safe_harbor_kind IS NOT NULL) THEN
         IF p_col.safe_harbor_kind = 'dates' AND op IN ('<', '<=', '>', '>=')
            AND jsonb_typeof(p_filter->'value') = 'string' AND p_filter->>'value' ~ '^[0-9]{4}-01-01$' THEN
+            -- A bound on a birth date on or before the cutoff tells members
+            -- aged 90 or older apart by birth year, which Safe Harbor does
+            -- not allow: they are one category.
+            IF p_col.source_table = 'member' AND p_col.source_column = 'birth_date' AND (p_filter->>'value')::date <= cutoff THEN
+                RAISE EXCEPTION 'safe_harbor view: the filter % % on column % would tell members aged 90 or older apart by birth year',
+                        op, p_filter->>'value', p_col.column_name
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = format('Use a bound after %s, 90 years ago, or none.', cutoff);
+            END IF;
             RETURN;
         END IF;
-        RAISE EXCEPTION 'safe_harbor view: the filter on column % may only test for NULL%', p_col.column_name,
-            CASE WHEN p_col.safe_harbor_kind = 'dates' THEN ' or compare with January 1 of a year (YYYY-01-01)' ELSE '' END
+        IF p_col.safe_harbor_kind = 'dates' THEN
+            RAISE EXCEPTION 'safe_harbor view: the filter % % on column % may only test for NULL, or compare with <, <=, > or >= against January 1 of a year (YYYY-01-01)',
+                    op, coalesce(p_filter->>'value', 'NULL'), p_col.column_name
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        RAISE EXCEPTION 'safe_harbor view: the filter on column % may only test for NULL', p_col.column_name
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF p_profile = 'limited_data_set' AND p_col.classification = 'direct_identifier' THEN

@@ -198,6 +198,11 @@ func TestSafeHarborRejectsIdentifiers(t *testing.T) {
 			`[]`, true},
 		{"date filter on a year boundary", `["gender"]`, `[{"column": "birth_date", "op": ">=", "value": "1960-01-01"}]`, true},
 		{"date filter inside a year", `["gender"]`, `[{"column": "birth_date", "op": ">=", "value": "1960-03-01"}]`, false},
+		{"date filter with =", `["gender"]`, `[{"column": "birth_date", "op": "=", "value": "1960-01-01"}]`, false},
+		// Two bounds would single out those born in 1930, aged over 89.
+		{"birth year of members aged 90 or older", `["gender"]`, `[{"column": "birth_date", "op": ">=", "value": "1930-01-01"},
+			{"column": "birth_date", "op": "<", "value": "1931-01-01"}]`, false},
+		{"upper bound among members aged 90 or older", `["gender"]`, `[{"column": "birth_date", "op": "<", "value": "1920-01-01"}]`, false},
 		{"ZIP filter", `["gender"]`, `[{"column": "zip", "op": "=", "value": "02155"}]`, false},
 		{"NULL test on a ZIP", `["gender"]`, `[{"column": "zip", "op": "not_null"}]`, true},
 	}
