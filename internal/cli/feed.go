@@ -457,6 +457,15 @@ func feedRuns(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("list runs: %w", err)
 	}
+	if name != nil && len(runs) == 0 {
+		var exists bool
+		if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT FROM axtract.feed WHERE name = $1)", *name).Scan(&exists); err != nil {
+			return fmt.Errorf("look up feed %s: %w", *name, err)
+		}
+		if !exists {
+			return fmt.Errorf("feed %q not found; axtract feed list shows the feeds", *name)
+		}
+	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tFEED\tSLOT\tSTATUS\tATTEMPTS\tROWS\tBYTES\tFILE\tERROR")
 	for _, r := range runs {

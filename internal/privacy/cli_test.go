@@ -61,6 +61,12 @@ func TestCLIConsentAndDisclosures(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("consent grant: exit %d: %s", code, stderr)
 	}
+	code, _, stderr = runCLI(t, db, "feed", "runs", "nosuch")
+	if code == 0 {
+		t.Error("feed runs of an unknown feed: exit 0, want an error")
+	}
+	requireContains(t, stderr, `feed "nosuch" not found`, "feed runs error")
+
 	// Member 3 has a grant to the partner and a denial to its purpose,
 	// which overrides it.
 	for _, args := range [][]string{{"grant", "acme", memberID(3), "--from", "2020-01-01"},
