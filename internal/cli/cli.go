@@ -87,9 +87,10 @@ func Run(ctx context.Context, args []string, env *Env) int {
 			return 0
 		}
 		fmt.Fprintf(env.Stderr, "axtract %s: %v\n", c.name, err)
-		// The control-schema functions put the valid values in the hint.
+		// The control-schema functions put the valid values in the hint,
+		// which some callers already added to the message.
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Hint != "" {
+		if errors.As(err, &pgErr) && pgErr.Hint != "" && !strings.Contains(err.Error(), pgErr.Hint) {
 			fmt.Fprintf(env.Stderr, "hint: %s\n", pgErr.Hint)
 		}
 		var ue *usageError
