@@ -18,6 +18,7 @@ import (
 
 	"github.com/axtract/axtract/internal/extract"
 	"github.com/axtract/axtract/internal/format/formats"
+	"github.com/axtract/axtract/internal/partner"
 	"github.com/axtract/axtract/internal/schedule"
 	"github.com/axtract/axtract/internal/store"
 	"github.com/axtract/axtract/worker"
@@ -41,8 +42,8 @@ func runDestination(ctx context.Context, env *Env, args []string) error {
 	if *kind == "" || *config == "" {
 		return usagef("--kind and --config are required")
 	}
-	if !json.Valid([]byte(*config)) {
-		return usagef("--config is not valid JSON")
+	if err := partner.CheckJSON("--config", []byte(*config)); err != nil {
+		return usagef("%v", err)
 	}
 	s, err := g.open(ctx, env, false)
 	if err != nil {
@@ -132,8 +133,8 @@ func feedDefine(ctx context.Context, env *Env, args []string) error {
 	}
 	// The format packages check the options in full; SQL checks only the
 	// format name and that the options are an object.
-	if !json.Valid([]byte(*formatOptions)) {
-		return usagef("--format-options %q is not valid JSON", *formatOptions)
+	if err := partner.CheckJSON("--format-options", []byte(*formatOptions)); err != nil {
+		return usagef("%v", err)
 	}
 	if _, err := formats.New(*formatKind, json.RawMessage(*formatOptions)); err != nil {
 		return usagef("--format %s --format-options %s: %v", *formatKind, *formatOptions, err)

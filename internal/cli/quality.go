@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/axtract/axtract/internal/partner"
 	"github.com/axtract/axtract/internal/quality"
 	"github.com/axtract/axtract/internal/store"
 )
@@ -92,8 +93,8 @@ func readRules(env *Env, inline, file string) ([]byte, error) {
 			return nil, fmt.Errorf("read quality rules: %w", err)
 		}
 	}
-	if !json.Valid(rules) {
-		return nil, usagef("quality rules are not valid JSON; docs/quality.md lists the rules")
+	if err := partner.CheckJSON("the quality rules", rules); err != nil {
+		return nil, usagef("%v; docs/quality.md lists the rules", err)
 	}
 	return rules, nil
 }

@@ -50,8 +50,8 @@ func Create(ctx context.Context, q Querier, p CreateParams) (int64, error) {
 // DefineView compiles spec into view name of partner slug, replacing an
 // existing view of that name, and returns the compiled SELECT.
 func DefineView(ctx context.Context, q Querier, slug, name string, spec json.RawMessage) (string, error) {
-	if !json.Valid(spec) {
-		return "", fmt.Errorf("define view %s.%s: spec is not valid JSON", slug, name)
+	if err := CheckJSON("spec", spec); err != nil {
+		return "", fmt.Errorf("define view %s.%s: %w", slug, name, err)
 	}
 	var compiled string
 	err := q.QueryRow(ctx, "SELECT axtract.view_define($1, $2, $3::jsonb)", slug, name, string(spec)).Scan(&compiled)
