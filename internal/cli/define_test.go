@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -139,6 +140,17 @@ func TestFeedDefineChecksFormatOptions(t *testing.T) {
 		"--encrypt=false", "--format", "csv", "--compression", "zip", "--trigger-suffix", ".ok")
 	if code != 0 {
 		t.Fatalf("valid feed define failed: %s", out)
+	}
+
+	// A local folder that does not exist yet is defined, with a warning.
+	missing := filepath.Join(t.TempDir(), "later")
+	code, out = run("destination", "define", "acme", "later", "--kind", "local", "--config", `{"dir": "`+missing+`"}`)
+	if code != 0 || !strings.Contains(out, "warning: folder "+missing+" does not exist") {
+		t.Errorf("destination define with a missing folder: exit %d, output %q; want success with a warning", code, out)
+	}
+	code, out = run("destination", "define", "acme", "bad", "--kind", "local", "--config", `{"dir": `)
+	if code == 0 || !strings.Contains(out, "line 1, column") {
+		t.Errorf("destination define with malformed JSON: exit %d, output %q; want an error with its position", code, out)
 	}
 }
 

@@ -24,6 +24,10 @@ type localDir struct {
 // NewLocal returns a destination that writes into dir, which must exist.
 func NewLocal(dir string) (Destination, error) {
 	info, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, Permanent(fmt.Errorf("open local destination %s: the folder does not exist; "+
+			"create it, then retry the run with axtract feed retry RUN_ID", dir))
+	}
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("open local destination %s: %w", dir, err))
 	}

@@ -252,6 +252,9 @@ func TestNewLocalRejectsMissingDir(t *testing.T) {
 	if !strings.Contains(err.Error(), missing) {
 		t.Errorf("error %q does not name %s", err, missing)
 	}
+	if !strings.Contains(err.Error(), "create it") {
+		t.Errorf("error %q does not say to create the folder", err)
+	}
 	if !deliver.IsPermanent(err) {
 		t.Errorf("error %q is not permanent", err)
 	}
