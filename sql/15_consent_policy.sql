@@ -22,7 +22,8 @@
 -- subquery read only the grants of the partner and of its purpose. The
 -- policies use subqueries rather than set-returning functions because a
 -- policy calls functions with the privileges of the querying partner role.
--- Nothing is cached between queries: the next query sees a revocation.
+-- Nothing is cached between queries, so a revocation applies to the next
+-- query.
 --
 -- NOTE: PostgreSQL hashes a subquery only when its estimated result fits in
 -- hash_mem (work_mem times hash_mem_multiplier: 8 MB by default, about
@@ -85,10 +86,10 @@ DROP FUNCTION IF EXISTS axtract.consent_predicate(bigint);
 -- A subquery of the members whose grant of p_category (NULL: the general
 -- consent) is in force for partner p today and not overridden by a denial
 -- in force. Grants that name the partner and grants that name its purpose
--- of use are read in two branches, each a range of a partial index
--- (consent_grant_partner_idx, consent_grant_purpose_idx) that includes the
--- dates, so building the set reads only this partner's grants and no table
--- rows. Denials are few and have their own index, so an anti-join leaves
+-- of use are read in two branches. Each branch is a range of a partial
+-- index that includes the dates (consent_grant_partner_idx,
+-- consent_grant_purpose_idx), so building the set reads only this
+-- partner's grants and no table rows. Denials are few and have their own index, so an anti-join leaves
 -- them out. A separate NOT IN test of the denials would save the anti-join,
 -- but it lowers the planner's row estimates, and with them it picked a
 -- nested loop for the pseudonym join that was slower.

@@ -136,11 +136,11 @@ BEGIN
     IF p_profile = 'safe_harbor' AND (p_col.free_text OR p_col.safe_harbor_kind IS NOT NULL) THEN
         IF p_col.safe_harbor_kind = 'dates' AND op IN ('<', '<=', '>', '>=')
            AND jsonb_typeof(p_filter->'value') = 'string' AND p_filter->>'value' ~ '^[0-9]{4}-01-01$' THEN
-            -- A bound on a birth date on or before the cutoff tells members
-            -- aged 90 or older apart by birth year, which Safe Harbor does
-            -- not allow: they are one category.
+            -- A bound on a birth date on or before the cutoff separates
+            -- members aged 90 or older by birth year. Safe Harbor does not
+            -- allow that, because they form one category.
             IF p_col.source_table = 'member' AND p_col.source_column = 'birth_date' AND (p_filter->>'value')::date <= cutoff THEN
-                RAISE EXCEPTION 'safe_harbor view: the filter % % on column % would tell members aged 90 or older apart by birth year',
+                RAISE EXCEPTION 'safe_harbor view: the filter % % on column % would separate members aged 90 or older by birth year',
                         op, p_filter->>'value', p_col.column_name
                     USING ERRCODE = 'invalid_parameter_value',
                           HINT = format('Use a bound after %s, 90 years ago, or none.', cutoff);

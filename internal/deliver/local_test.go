@@ -282,12 +282,12 @@ func TestLocalCreateRemovesStaleTempFiles(t *testing.T) {
 	// The temporary file of a killed upload of the same name goes; files
 	// that only look alike stay.
 	stale := ".roster.csv.0123456789ab.part"
-	kept := []string{".roster.csv.notrandom.part", ".other.csv.0123456789ab.part", "roster.csv.0123456789ab.part",
+	lookalikes := []string{".roster.csv.notrandom.part", ".other.csv.0123456789ab.part", "roster.csv.0123456789ab.part",
 		".roster.csv.0123456789AB.part"}
 	// A temporary file of another name goes too once it has not been
 	// written for a day.
 	old := ".claims_20261101.csv.0123456789ab.part"
-	for _, name := range append([]string{stale, old}, kept...) {
+	for _, name := range append([]string{stale, old}, lookalikes...) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("old rows\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -301,7 +301,7 @@ func TestLocalCreateRemovesStaleTempFiles(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, keptDir), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	kept = append(kept, keptDir)
+	lookalikes = append(lookalikes, keptDir)
 
 	upload, err := dest.Create(context.Background(), "roster.csv")
 	if err != nil {
@@ -315,7 +315,7 @@ func TestLocalCreateRemovesStaleTempFiles(t *testing.T) {
 	}
 
 	got := dirNames(t, dir)
-	want := append([]string{"roster.csv"}, kept...)
+	want := append([]string{"roster.csv"}, lookalikes...)
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {

@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // CheckJSON returns nil when data is one valid JSON value, or an error that
-// names what and where the parser stopped, by line and column.
-func CheckJSON(what string, data []byte) error {
+// names label and where the parser stopped, by line and column.
+func CheckJSON(label string, data []byte) error {
 	var v any
 	err := json.Unmarshal(data, &v)
 	if err == nil {
@@ -18,16 +17,16 @@ func CheckJSON(what string, data []byte) error {
 	}
 	var syntax *json.SyntaxError
 	if !errors.As(err, &syntax) {
-		return fmt.Errorf("%s is not valid JSON: %v", what, err)
+		return fmt.Errorf("%s is not valid JSON: %v", label, err)
 	}
 	// Offset counts the bytes read, the offending one included; at the end
 	// of the input it points just past the last byte.
 	at := min(int(syntax.Offset), len(data))
-	if !errors.Is(err, io.ErrUnexpectedEOF) && syntax.Error() != "unexpected end of JSON input" && at > 0 {
+	if syntax.Error() != "unexpected end of JSON input" && at > 0 {
 		at--
 	}
 	before := data[:at]
 	line := bytes.Count(before, []byte("\n")) + 1
 	column := len(before) - bytes.LastIndexByte(before, '\n')
-	return fmt.Errorf("%s is not valid JSON: %v, at line %d, column %d", what, syntax, line, column)
+	return fmt.Errorf("%s is not valid JSON: %v, at line %d, column %d", label, syntax, line, column)
 }
