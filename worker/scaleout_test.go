@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/axtract/axtract/internal/pgtest"
 )
@@ -118,12 +121,23 @@ func TestServeKilledMidRunDeliversOnce(t *testing.T) {
 	// The live processes finish their runs. The scheduler of a live one
 	// finds the dead one's runs without a process and sends them back to
 	// retrying, while River still counts their jobs as running.
+	// The sweep needs a River leader to enqueue ticks, and the killed
+	// process may have been the leader, whose lease lasts 15 seconds.
 	var stuck int
-	waitFor(t, 60*time.Second, "the killed process's runs back to retrying", func() bool {
+	deadline := time.Now().Add(120 * time.Second)
+	for ; stuck != 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		stuck = queryInt(t, db, `SELECT count(*) FROM river.river_job j JOIN axtract.run r ON r.job_id = j.id
 			WHERE j.state = 'running' AND r.status = 'retrying' AND r.error LIKE 'attempt % stopped: %'`)
-		return stuck == 2
-	})
+	}
+	if stuck != 2 {
+		rows, err := db.Pool.Query(ctx, `SELECT r.run_id || ' ' || r.status || ' ' || coalesce(j.state::text, '-') || ' ' || coalesce(r.error, '')
+			FROM axtract.run r LEFT JOIN river.river_job j ON j.id = r.job_id ORDER BY r.run_id`)
+		if err == nil {
+			lines, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+			t.Logf("runs (id, status, job state, error):\n%s", strings.Join(lines, "\n"))
+		}
+		t.Fatalf("%d of the killed process's runs back to retrying within 2m, want 2", stuck)
+	}
 	// River rescues a job RescueStuckJobsAfter (one hour in axtract serve)
 	// after its attempt started. Move those starts back an hour and a half.
 	execAll(t, db, `UPDATE river.river_job j SET attempted_at = now() - interval '90 minutes'
