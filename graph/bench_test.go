@@ -61,23 +61,34 @@ func BenchmarkDashboardUncached(b *testing.B) {
 	runClients(b, srv+"/uncached", body, benchClients)
 }
 
+// BenchmarkViewPreview sends the same spec in every request, as a
+// designer page does while it waits for a change.
 func BenchmarkViewPreview(b *testing.B) {
-	runClients(b, benchServer(b), previewBody(), benchClients)
+	runClients(b, benchServer(b), previewBody("10"), benchClients)
 }
 
 // BenchmarkViewPreviewOneClient sends the previews one at a time.
 func BenchmarkViewPreviewOneClient(b *testing.B) {
-	runClients(b, benchServer(b), previewBody(), 1)
+	runClients(b, benchServer(b), previewBody("10"), 1)
 }
 
-// previewBody previews a claims view of partner p0 with a filter, over
-// columns its live view already reads.
-func previewBody() []byte {
+// BenchmarkViewPreviewDistinct sends a spec with another filter value in
+// every request, so no preview finds its plan prepared (previewplan.go).
+// The values differ only below a cent, so every spec selects the same rows.
+func BenchmarkViewPreviewDistinct(b *testing.B) {
+	runClientsEach(b, benchServer(b), func(i int) []byte {
+		return previewBody(fmt.Sprintf("10.%06d", i+benchClients))
+	}, benchClients)
+}
+
+// previewBody previews a claims view of partner p0 with the filter
+// paid_amount > minPaid, over columns its live view already reads.
+func previewBody(minPaid string) []byte {
 	body, _ := json.Marshal(map[string]any{"query": previewQuery, "variables": map[string]any{
 		"p": "p0",
 		"s": map[string]any{"dataset": "medical_claims",
 			"columns": []string{"member_id", "service_from", "procedure_code", "paid_amount"},
-			"filters": []any{map[string]any{"column": "paid_amount", "op": ">", "value": "10"}}},
+			"filters": []any{map[string]any{"column": "paid_amount", "op": ">", "value": minPaid}}},
 		"n": 20,
 	}})
 	return body
@@ -168,9 +179,14 @@ func (p processTB) Errorf(format string, args ...any) {
 // runClients sends b.N requests with body from clients goroutines and
 // reports the latency percentiles.
 func runClients(b *testing.B, url string, body []byte, clients int) {
+	runClientsEach(b, url, func(int) []byte { return body }, clients)
+}
+
+// runClientsEach is runClients with request i sending body(i).
+func runClientsEach(b *testing.B, url string, body func(i int) []byte, clients int) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}, Timeout: 30 * time.Second}
-	send := func() error {
-		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	send := func(i int) error {
+		resp, err := client.Post(url, "application/json", bytes.NewReader(body(i)))
 		if err != nil {
 			return err
 		}
@@ -187,8 +203,8 @@ func runClients(b *testing.B, url string, body []byte, clients int) {
 		return nil
 	}
 	// Warm the connections and the query cache.
-	for range clients {
-		if err := send(); err != nil {
+	for i := range clients {
+		if err := send(-1 - i); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -212,7 +228,7 @@ func runClients(b *testing.B, url string, body []byte, clients int) {
 					return
 				}
 				start := time.Now()
-				err := send()
+				err := send(i)
 				latencies[i] = time.Since(start)
 				if err != nil {
 					mu.Lock()

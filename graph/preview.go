@@ -123,12 +123,13 @@ func (r *Resolver) viewPreview(ctx context.Context, slug string, spec json.RawMe
 		"SET LOCAL max_parallel_workers_per_gather = 0",
 	}
 	limitRows := " LIMIT " + strconv.Itoa(n+1)
+	out := &model.ViewPreview{Valid: true, Validation: []*model.ValidationMessage{}, CompiledSQL: &compiled,
+		Rows: [][]*string{}}
+	var fields []pgconn.FieldDescription
 	if granted {
-		script = append([]string{"BEGIN"}, script...)
 		// compiled comes from view_compile, which quotes every identifier
 		// and literal, as view_define relies on too.
-		script = append(script, "SET LOCAL ROLE "+pgx.Identifier{owner}.Sanitize(),
-			"SELECT * FROM ("+compiled+") AS preview"+limitRows)
+		fields, err = r.previewAsOwner(ctx, conn, script, owner, "SELECT * FROM ("+compiled+") AS preview"+limitRows, n, out)
 	} else {
 		name := "axtract_preview_" + randomSuffix()
 		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
@@ -137,13 +138,10 @@ func (r *Resolver) viewPreview(ctx context.Context, slug string, spec json.RawMe
 		if _, err := conn.Exec(ctx, `SELECT axtract.view_define($1, $2, $3)`, slug, name, []byte(spec)); err != nil {
 			return rejectedPreview(err)
 		}
-		script = append(script, "SET LOCAL ROLE "+pgx.Identifier{role}.Sanitize(), "SELECT * FROM "+pgx.Identifier{schema, name}.Sanitize()+limitRows)
+		script = append(script, "SET LOCAL ROLE "+pgx.Identifier{role}.Sanitize(),
+			"SELECT * FROM "+pgx.Identifier{schema, name}.Sanitize()+limitRows, "ROLLBACK")
+		fields, _, err = readPreviewRows(ctx, conn.Conn().PgConn(), script, len(script)-2, n, out)
 	}
-	script = append(script, "ROLLBACK")
-
-	out := &model.ViewPreview{Valid: true, Validation: []*model.ValidationMessage{}, CompiledSQL: &compiled,
-		Rows: [][]*string{}}
-	fields, err := readPreviewRows(ctx, conn.Conn().PgConn(), script, len(script)-2, n, out)
 	if err != nil {
 		return rejectedPreview(err)
 	}
@@ -153,14 +151,68 @@ func (r *Resolver) viewPreview(ctx context.Context, slug string, spec json.RawMe
 	return out, nil
 }
 
+// previewAsOwner runs query, the compiled spec with its limit, as role
+// owner after the session settings in settings, in a transaction that it
+// rolls back, all in one message. The query runs as a prepared statement
+// of the connection (previewplan.go), prepared in that message when the
+// connection has none for it yet.
+func (r *Resolver) previewAsOwner(ctx context.Context, conn *pgxpool.Conn, settings []string, owner, query string, n int,
+	out *model.ViewPreview) ([]pgconn.FieldDescription, error) {
+	pg := conn.Conn().PgConn()
+	stmts := statementsOf(pg)
+	name := previewStatementName(owner, query)
+	for attempt := 0; ; attempt++ {
+		var script []string
+		prepared := stmts.has(name)
+		if !prepared {
+			// DEALLOCATE is not transactional, so it may come first.
+			if old := stmts.evict(); old != "" {
+				script = append(script, "DEALLOCATE "+pgx.Identifier{old}.Sanitize())
+			}
+		}
+		script = append(script, "BEGIN")
+		script = append(script, settings...)
+		script = append(script, "SET LOCAL ROLE "+pgx.Identifier{owner}.Sanitize())
+		prepareAt := -1
+		if !prepared {
+			prepareAt = len(script)
+			script = append(script, "PREPARE "+pgx.Identifier{name}.Sanitize()+" AS "+query)
+		}
+		script = append(script, "EXECUTE "+pgx.Identifier{name}.Sanitize(), "ROLLBACK")
+
+		fields, done, err := readPreviewRows(ctx, pg, script, len(script)-2, n, out)
+		// PREPARE outlasts the rollback, and an error after it does not
+		// undo it.
+		if prepareAt >= 0 && done > prepareAt {
+			stmts.add(name)
+		}
+		var pgErr *pgconn.PgError
+		if err == nil || attempt > 0 || !errors.As(err, &pgErr) || pgErr.Code != "26000" {
+			return fields, err
+		}
+		// The connection lost prepared statements that it was thought to
+		// have, as after DISCARD ALL. Read them back and try once more.
+		if pg.TxStatus() != 'I' {
+			if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+				return nil, err
+			}
+		}
+		if err := stmts.reload(ctx, conn); err != nil {
+			return nil, err
+		}
+		out.Rows, out.Truncated = out.Rows[:0], false
+	}
+}
+
 // readPreviewRows sends the statements of script as one message and reads
 // at most n rows of statement selectAt into out, setting out.Truncated when
-// there are more. It returns the columns of that statement's result. The
-// simple protocol returns text, which is what COPY writes and what a
-// partner's client shows.
+// there are more. It returns the columns of that statement's result and
+// how many statements succeeded. The simple protocol returns text, which is
+// what COPY writes and what a partner's client shows.
 func readPreviewRows(ctx context.Context, conn *pgconn.PgConn, script []string, selectAt, n int,
-	out *model.ViewPreview) ([]pgconn.FieldDescription, error) {
+	out *model.ViewPreview) ([]pgconn.FieldDescription, int, error) {
 	var fields []pgconn.FieldDescription
+	done := 0
 	results := conn.Exec(ctx, strings.Join(script, "; "))
 	for i := 0; results.NextResult(); i++ {
 		rr := results.ResultReader()
@@ -184,10 +236,11 @@ func readPreviewRows(ctx context.Context, conn *pgconn.PgConn, script []string, 
 		}
 		if _, err := rr.Close(); err != nil {
 			_ = results.Close()
-			return nil, err
+			return nil, done, err
 		}
+		done++
 	}
-	return fields, results.Close()
+	return fields, done, results.Close()
 }
 
 // typeNames caches format_type of built-in types by OID and type modifier.

@@ -1,8 +1,13 @@
 package graph
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"slices"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 type previewResult struct {
@@ -156,5 +161,110 @@ func TestPreviewLimitOf500IsAllowed(t *testing.T) {
 		"s": map[string]any{"dataset": "members", "columns": []string{"member_id"}}, "n": 500}).decode(t, &got)
 	if p := got.ViewPreview; !p.Valid || len(p.Columns) != 1 {
 		t.Errorf("preview with limit 500: valid %v, columns %+v; want a valid preview of one column", p.Valid, p.Columns)
+	}
+}
+
+// previewOneConn returns b with a handler whose pool has one connection,
+// so that every preview and query of the test shares one backend.
+func previewOneConn(t *testing.T) (*bundle, *pgxpool.Pool) {
+	t.Helper()
+	b := setup(t)
+	cfg, err := pgxpool.ParseConfig(b.db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	h, err := newHandler(pool, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.h = h
+	return b, pool
+}
+
+func previewIDs(t *testing.T, b *bundle, spec map[string]any, n int) []string {
+	t.Helper()
+	var got previewResult
+	b.ok(t, analyst, previewQuery, map[string]any{"p": "acme", "s": spec, "n": n}).decode(t, &got)
+	if !got.ViewPreview.Valid {
+		t.Fatalf("preview rejected: %+v", got.ViewPreview.Validation)
+	}
+	var ids []string
+	for _, row := range got.ViewPreview.Rows {
+		ids = append(ids, *row[0])
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func preparedPreviews(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	err := pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'axtract\_preview\_%'`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPreviewPlanReadsConsentsAgain(t *testing.T) {
+	b, pool := previewOneConn(t)
+	spec := map[string]any{"dataset": "members", "columns": []string{"member_id", "first_name"}}
+
+	if got, want := previewIDs(t, b, spec, 100), b.members[:10]; !slices.Equal(got, want) {
+		t.Fatalf("first preview shows %v, want %v", got, want)
+	}
+	if got := preparedPreviews(t, pool); got != 1 {
+		t.Errorf("%d preview statements prepared after one preview, want 1", got)
+	}
+
+	// The second preview of the same spec runs the prepared plan, which
+	// must read the consents as they are now.
+	mustExec(t, b, `SELECT axtract.consent_revoke('acme', $1::uuid)`, b.members[0])
+	if got, want := previewIDs(t, b, spec, 100), b.members[1:10]; !slices.Equal(got, want) {
+		t.Errorf("preview after a revocation shows %v, want %v", got, want)
+	}
+	if got := preparedPreviews(t, pool); got != 1 {
+		t.Errorf("%d preview statements prepared after the same preview twice, want 1", got)
+	}
+}
+
+func TestPreviewPlansAreBounded(t *testing.T) {
+	b, pool := previewOneConn(t)
+	spec := map[string]any{"dataset": "members", "columns": []string{"member_id", "first_name"}}
+
+	// Each limit is another query text, so another statement.
+	for n := 1; n <= previewStatementsPerConn+3; n++ {
+		if got := previewIDs(t, b, spec, n); len(got) != n {
+			t.Fatalf("preview with limit %d shows %d rows", n, len(got))
+		}
+	}
+	if got := preparedPreviews(t, pool); got != previewStatementsPerConn {
+		t.Errorf("%d preview statements prepared, want the bound %d", got, previewStatementsPerConn)
+	}
+
+	// A connection that lost its statements behind the tracking's back
+	// prepares them again.
+	_, err := pool.Exec(context.Background(), `DO $$
+		DECLARE s text;
+		BEGIN
+			FOR s IN SELECT name FROM pg_prepared_statements WHERE name LIKE 'axtract\_preview\_%' LOOP
+				EXECUTE format('DEALLOCATE %I', s);
+			END LOOP;
+		END $$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := previewIDs(t, b, spec, 3); len(got) != 3 {
+		t.Errorf("preview after its statements were deallocated shows %d rows, want 3", len(got))
+	}
+	if got := preparedPreviews(t, pool); got != 1 {
+		t.Errorf("%d preview statements prepared after deallocation and one preview, want 1", got)
 	}
 }
