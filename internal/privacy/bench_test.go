@@ -78,6 +78,14 @@ func TestPolicyPlanIsHashed(t *testing.T) {
 	if strings.Contains(plan, "Index Cond: (member_id = ") && strings.Contains(plan, "consent") {
 		t.Errorf("plan probes axtract.consent per row:\n%s", plan)
 	}
+	// The start date of a grant is an index condition, so today is
+	// computed once per set rather than once per grant.
+	if !strings.Contains(plan, "(category IS NULL) AND (effective_from <= ") {
+		t.Errorf("no grant scan tests the start date in its index condition:\n%s", plan)
+	}
+	if strings.Contains(plan, "Filter: ((effective_from <= ") {
+		t.Errorf("a grant scan tests the start date per grant:\n%s", plan)
+	}
 	for _, fn := range []string{"consent_predicate", "consent_in_force", "categories_of"} {
 		if strings.Contains(plan, fn) {
 			t.Errorf("plan calls %s per row:\n%s", fn, plan)
