@@ -68,6 +68,7 @@ func TestRolesMatchAccountsTable(t *testing.T) {
 			allowed: can(auth.ActionCatalogRead)},
 		{name: "templates", query: `{ requestTemplates { name } }`, allowed: can(auth.ActionCatalogRead)},
 		{name: "calendars", query: `{ calendars { name } }`, allowed: can(auth.ActionCatalogRead)},
+		{name: "schedulePreview", query: `{ schedulePreview(schedule: "0 6 * * *") { slot } }`, allowed: can(auth.ActionRunRead)},
 		{name: "preview", query: `query($s: JSON!) { viewPreview(partner: "acme", spec: $s, limit: 1) { valid } }`,
 			vars:    map[string]any{"s": map[string]any{"dataset": "members", "columns": []string{"member_id"}}},
 			allowed: can(auth.ActionPreview)},

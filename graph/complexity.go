@@ -56,6 +56,9 @@ func newComplexity() generated.ComplexityRoot {
 	}
 	c.Query.Datasets = func(child int) int { return fixedListCost(child) }
 	c.Query.Calendars = func(child int) int { return fixedListCost(child) }
+	c.Query.SchedulePreview = func(child int, _ string, _, _, _ *string, count *int) int {
+		return listCost(child, count, maxNextRuns)
+	}
 	c.Query.MemberDisclosures = func(child int, _ string) int { return fixedListCost(child) }
 	c.Query.RequestTemplates = func(child int) int { return fixedListCost(child) }
 

@@ -126,6 +126,46 @@ func (r *Resolver) nextRuns(ctx context.Context, f *model.Feed, count *int) ([]*
 	return out, sqlError(rows.Err(), "list next runs of feed "+f.Name)
 }
 
+// schedulePreview returns the first count slots after now of a draft
+// schedule, as feed_define would compute them.
+func (r *Resolver) schedulePreview(ctx context.Context, schedule string, timeZone, calendar, holidayRule *string,
+	count *int) ([]*model.ScheduledSlot, error) {
+	n := 5
+	if count != nil {
+		n = *count
+	}
+	if n < 0 || n > maxNextRuns {
+		return nil, invalid("count must be between 0 and %d, not %d", maxNextRuns, n)
+	}
+	zone, rule := "UTC", "none"
+	if timeZone != nil {
+		zone = *timeZone
+	}
+	if holidayRule != nil {
+		rule = *holidayRule
+	}
+	if calendar != nil && *calendar == "" {
+		calendar = nil
+	}
+	rows, err := r.pool.Query(ctx, `
+		SELECT s, to_char(s AT TIME ZONE $2, 'YYYY-MM-DD"T"HH24:MI:SS')
+		FROM axtract.schedule_preview($1, $2, $3, $4, now(), $5) AS s`,
+		schedule, zone, calendar, rule, n)
+	if err != nil {
+		return nil, sqlError(err, "preview schedule")
+	}
+	defer rows.Close()
+	out := []*model.ScheduledSlot{}
+	for rows.Next() {
+		s := model.ScheduledSlot{TimeZone: zone}
+		if err := rows.Scan(&s.Slot, &s.LocalTime); err != nil {
+			return nil, sqlError(err, "preview schedule")
+		}
+		out = append(out, &s)
+	}
+	return out, sqlError(rows.Err(), "preview schedule")
+}
+
 func (r *Resolver) calendarByName(ctx context.Context, name string) (*model.Calendar, error) {
 	cals, err := r.calendars(ctx, name)
 	if err != nil || len(cals) == 0 {

@@ -193,6 +193,65 @@ func TestFeedNextRuns(t *testing.T) {
 	}
 }
 
+func TestSchedulePreviewAppliesCalendar(t *testing.T) {
+	b := setup(t)
+	preview := func(rule string) []time.Time {
+		t.Helper()
+		var got struct {
+			SchedulePreview []struct {
+				LocalTime string
+				TimeZone  string
+			}
+		}
+		b.ok(t, analyst, `query($r: String) {
+			schedulePreview(schedule: "0 6 * * *", timeZone: "America/Chicago", calendar: "us_federal", holidayRule: $r, count: 7) {
+				localTime timeZone
+			}
+		}`, map[string]any{"r": rule}).decode(t, &got)
+		var days []time.Time
+		for _, s := range got.SchedulePreview {
+			local, err := time.Parse("2006-01-02T15:04:05", s.LocalTime)
+			if err != nil {
+				t.Fatalf("localTime %q: %v", s.LocalTime, err)
+			}
+			if local.Hour() != 6 || s.TimeZone != "America/Chicago" {
+				t.Errorf("slot %+v, want 06:00 in America/Chicago", s)
+			}
+			days = append(days, local)
+		}
+		return days
+	}
+	weekend := func(days []time.Time) int {
+		n := 0
+		for _, d := range days {
+			if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+				n++
+			}
+		}
+		return n
+	}
+
+	// Seven daily slots in a row cover a weekend, and skip leaves it out.
+	if every := preview("none"); len(every) != 7 || weekend(every) != 2 {
+		t.Errorf("rule none: %v, want 7 slots with 2 on a weekend", every)
+	}
+	if skipped := preview("skip"); len(skipped) != 7 || weekend(skipped) != 0 {
+		t.Errorf("rule skip: %v, want 7 slots on business days", skipped)
+	}
+
+	for query, code := range map[string]string{
+		`{ schedulePreview(schedule: "0 25 * * *") { slot } }`:                       "VALIDATION",
+		`{ schedulePreview(schedule: "@daily", timeZone: "Mars/Olympus") { slot } }`: "VALIDATION",
+		`{ schedulePreview(schedule: "@daily", calendar: "nowhere") { slot } }`:      "NOT_FOUND",
+		`{ schedulePreview(schedule: "@daily", count: 101) { slot } }`:               "VALIDATION",
+		`{ schedulePreview(schedule: "@daily", holidayRule: "sometimes") { slot } }`: "VALIDATION",
+	} {
+		if r := b.do(t, analyst, query, nil); !r.hasCode(code) {
+			t.Errorf("%s: codes %v, want %s", query, r.codes(), code)
+		}
+	}
+}
+
 func TestOperatorMutations(t *testing.T) {
 	b := setup(t)
 	var paused struct{ PauseFeed struct{ Paused bool } }

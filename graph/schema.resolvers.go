@@ -494,6 +494,11 @@ func (r *queryResolver) Calendars(ctx context.Context) ([]*model.Calendar, error
 	return r.calendars(ctx, "")
 }
 
+// SchedulePreview is the resolver for the schedulePreview field.
+func (r *queryResolver) SchedulePreview(ctx context.Context, schedule string, timeZone *string, calendar *string, holidayRule *string, count *int) ([]*model.ScheduledSlot, error) {
+	return r.schedulePreview(ctx, schedule, timeZone, calendar, holidayRule, count)
+}
+
 // Dashboard is the resolver for the dashboard field.
 func (r *queryResolver) Dashboard(ctx context.Context) (*model.Dashboard, error) {
 	return &model.Dashboard{}, nil

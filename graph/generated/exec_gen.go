@@ -383,6 +383,7 @@ type ComplexityRoot struct {
 		Requests           func(childComplexity int, status []model.RequestStatus, first *int, after *string) int
 		Run                func(childComplexity int, id string) int
 		Runs               func(childComplexity int, feed *string, status []model.RunStatus, first *int, after *string) int
+		SchedulePreview    func(childComplexity int, schedule string, timeZone *string, calendar *string, holidayRule *string, count *int) int
 		ViewPreview        func(childComplexity int, partner string, spec json.RawMessage, limit *int) int
 	}
 
@@ -640,6 +641,7 @@ type QueryResolver interface {
 	Runs(ctx context.Context, feed *string, status []model.RunStatus, first *int, after *string) (*model.RunConnection, error)
 	Run(ctx context.Context, id string) (*model.Run, error)
 	Calendars(ctx context.Context) ([]*model.Calendar, error)
+	SchedulePreview(ctx context.Context, schedule string, timeZone *string, calendar *string, holidayRule *string, count *int) ([]*model.ScheduledSlot, error)
 	Dashboard(ctx context.Context) (*model.Dashboard, error)
 	ViewPreview(ctx context.Context, partner string, spec json.RawMessage, limit *int) (*model.ViewPreview, error)
 	MemberDisclosures(ctx context.Context, memberID string) ([]*model.Disclosure, error)
@@ -2360,6 +2362,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Runs(childComplexity, args["feed"].(*string), args["status"].([]model.RunStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Query.schedulePreview":
+		if e.ComplexityRoot.Query.SchedulePreview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_schedulePreview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SchedulePreview(childComplexity, args["schedule"].(string), args["timeZone"].(*string), args["calendar"].(*string), args["holidayRule"].(*string), args["count"].(*int)), true
 	case "Query.viewPreview":
 		if e.ComplexityRoot.Query.ViewPreview == nil {
 			break
@@ -3230,6 +3243,16 @@ type Query {
 
   "Business calendars."
   calendars: [Calendar!]! @hasRole(roles: [ADMIN, ANALYST, PRIVACY_OFFICER, OPERATOR])
+
+  """
+  The first count slots after now of a schedule that is not yet a feed's
+  (axtract.schedule_preview), with the business calendar and holiday rule
+  applied as feed_define would apply them; at most 100. An invalid
+  schedule, time zone or rule is a VALIDATION error that says why, an
+  unknown calendar NOT_FOUND.
+  """
+  schedulePreview(schedule: String!, timeZone: String = "UTC", calendar: String, holidayRule: String = "none", count: Int = 5): [ScheduledSlot!]!
+    @hasRole(roles: [ADMIN, ANALYST, OPERATOR])
 
   "The operations dashboard (run.read in docs/accounts.md)."
   dashboard: Dashboard! @hasRole(roles: [ADMIN, ANALYST, OPERATOR])
@@ -6124,6 +6147,52 @@ func (ec *executionContext) field_Query_runs_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_schedulePreview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "schedule",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["schedule"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timeZone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timeZone"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "calendar",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["calendar"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "holidayRule",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["holidayRule"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "count",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["count"] = arg4
 	return args, nil
 }
 
@@ -14567,6 +14636,80 @@ func (ec *executionContext) fieldContext_Query_calendars(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_schedulePreview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_schedulePreview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SchedulePreview(ctx, fc.Args["schedule"].(string), fc.Args["timeZone"].(*string), fc.Args["calendar"].(*string), fc.Args["holidayRule"].(*string), fc.Args["count"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR", "PARTNER"})
+				if err != nil {
+					var zeroVal []*model.ScheduledSlot
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ScheduledSlot
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+			directive2 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "ANALYST", "OPERATOR"})
+				if err != nil {
+					var zeroVal []*model.ScheduledSlot
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ScheduledSlot
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive1, roles)
+			}
+
+			next = directive2
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ScheduledSlot) graphql.Marshaler {
+			return ec.marshalNScheduledSlot2ᚕᚖgithubᚗcomᚋaxtractᚋaxtractᚋgraphᚋmodelᚐScheduledSlotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_schedulePreview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScheduledSlot(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_schedulePreview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_dashboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22158,6 +22301,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_calendars(ctx, field)
+				})
+		case "schedulePreview":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_schedulePreview(ctx, field)
 				})
 		case "dashboard":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

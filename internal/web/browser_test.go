@@ -472,11 +472,21 @@ func TestPortalViewToDownload(t *testing.T) {
 	b.login("ana")
 	b.goTo("/feeds/new", `document.querySelector('select[name="view"] option[value="research_deidentified_claims"]') !== null`)
 	b.fill(`input[name="feed-name"]`, "research-claims")
-	b.fill(`input[name="schedule"]`, "0 6 * * 1-5")
+	b.fill(`input[name="schedule"]`, "0 6 * * *")
 	b.choose(`select[name="compression"]`, "none")
 	b.choose(`select[name="time-zone"]`, "America/Chicago")
+	b.choose(`select[name="calendar"]`, "us_federal")
+	b.choose(`select[name="holiday-rule"]`, "skip")
 	b.do("turn encryption off", chromedp.Click(chromedp.CSS(`#encrypt`)))
-	b.waitFor("the next-run preview", `document.querySelectorAll('#next-runs ol li').length === 5`)
+	// A daily schedule that skips non-business days: the server's preview
+	// lists five weekdays.
+	b.waitFor("the next-run preview on business days", `(() => {
+		const items = [...document.querySelectorAll('#next-runs ol li')];
+		return items.length === 5 && items.every((li) => {
+			const day = new Date(li.textContent.slice(0, 10) + 'T00:00:00Z').getUTCDay();
+			return day >= 1 && day <= 5;
+		});
+	})()`)
 	b.screenshot("feed-designer")
 	b.do("submit the feed", chromedp.Click(chromedp.CSS(`#feed-form button[type="submit"]`)))
 	b.waitFor("the submitted feed request", `document.querySelector('#feed-result').classList.contains('ok')`)

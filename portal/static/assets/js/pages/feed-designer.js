@@ -4,14 +4,13 @@
 
 import { h, add, clear, field, select } from '../dom.js';
 import { gql } from '../api.js';
-import { nextRuns } from '../cron.js';
 
 export const title = 'Design a feed';
 export const help = [
   'A feed sends one view of a partner to one of its destinations, on a schedule, on an event, or on demand.',
   'Format and packaging: the file format and its options, the compression, and whether the file is encrypted to the partner\'s OpenPGP keys and signed. Encryption is on unless the agreement says otherwise. A manifest lists the files with their rows and sha256; a trigger file tells the partner\'s jobs that the delivery is complete.',
   'Schedule: a cron expression of five fields (minute hour day-of-month month day-of-week) read in the feed\'s time zone, or a preset such as @daily. Leave it empty for a feed that runs only on demand or on events.',
-  'The calendar marks the days of the next runs. The preview is computed in your browser; the server applies the business calendar and holiday rule when the feed is defined, and its slots are the ones that run.',
+  'The calendar marks the days of the next runs. The server computes them as it will run the feed, with the business calendar and holiday rule applied.',
   'The deadline is the local time by which a scheduled run must be delivered; later runs count as late on the dashboard.',
 ];
 
@@ -33,6 +32,10 @@ const Q_START = `query FeedStart {
 
 const Q_PARTNER = `query FeedPartner($slug: String!) {
   partner(slug: $slug) { slug views { name dataset version } destinations { name kind } }
+}`;
+
+const Q_SCHEDULE = `query SchedulePreview($schedule: String!, $tz: String, $cal: String, $rule: String) {
+  schedulePreview(schedule: $schedule, timeZone: $tz, calendar: $cal, holidayRule: $rule, count: 5) { slot localTime }
 }`;
 
 const M_CREATE = 'mutation CreateFeedRequest($input: RequestInput!) { createRequest(input: $input) { id } }';
@@ -120,32 +123,44 @@ export async function render(main) {
     if (!nameInput.value && p.views.length) nameInput.value = `${p.slug}-${p.views[0].name}`.replace(/_/g, '-');
   }
 
-  function preview() {
-    clear(previewBox);
+  // The server computes the slots, so the preview shows what will run. As
+  // with the partner, only the newest of overlapping responses is shown.
+  let previews = 0;
+  let previewTimer = 0;
+  async function preview() {
+    const load = ++previews;
     const expr = cron.value.trim();
     if (!expr) {
-      previewBox.append(h('p', { class: 'muted' }, 'No schedule: the feed runs on demand or on events only.'));
+      clear(previewBox).append(h('p', { class: 'muted' }, 'No schedule: the feed runs on demand or on events only.'));
       return;
     }
+    const cal = start.calendars.find((c) => c.name === calSel.value);
+    let runs;
     try {
-      const runs = nextRuns(expr, tzSel.value, 5);
-      const cal = start.calendars.find((c) => c.name === calSel.value);
-      add(previewBox,
-        h('ol', {}, runs.map((r) => h('li', {}, `${r.local} ${tzSel.value}`, h('span', { class: 'muted' }, ` (${r.instant.toISOString().replace('.000', '')})`)))),
-        monthGrid(runs, cal ? cal.weekend : []),
-        cal && ruleSel.value !== 'none' ? h('p', { class: 'hint' }, `The ${cal.name} calendar and the "${ruleSel.value}" rule may move or skip some of these slots.`) : null);
+      const d = await gql(Q_SCHEDULE, { schedule: expr, tz: tzSel.value, cal: cal ? cal.name : null, rule: ruleSel.value });
+      runs = d.schedulePreview.map((s) => ({ instant: new Date(s.slot), local: s.localTime.slice(0, 16).replace('T', ' ') }));
     } catch (err) {
-      previewBox.append(h('p', { class: 'error' }, err.message));
+      if (load === previews) clear(previewBox).append(h('p', { class: 'error' }, err.message));
+      return;
     }
+    if (load !== previews) return;
+    add(clear(previewBox),
+      h('ol', {}, runs.map((r) => h('li', {}, `${r.local} ${tzSel.value}`, h('span', { class: 'muted' }, ` (${r.instant.toISOString().replace('.000', '')})`)))),
+      monthGrid(runs, cal ? cal.weekend : []));
+  }
+  // Typing in the cron field sends one request once the typing pauses.
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(() => { preview(); }, 250);
   }
 
   presetSel.addEventListener('change', () => {
     if (presetSel.value) cron.value = presetSel.value;
-    preview();
+    schedulePreview();
   });
   for (const el of [cron, tzSel, calSel, ruleSel]) {
-    el.addEventListener('input', preview);
-    el.addEventListener('change', preview);
+    el.addEventListener('input', schedulePreview);
+    el.addEventListener('change', schedulePreview);
   }
   partnerSel.addEventListener('change', () => loadPartner().catch((e) => { msg.className = 'error'; msg.textContent = e.message; }));
   // csv takes no format options, so the box is only offered for the others.
