@@ -187,6 +187,15 @@ func TestLoginAddressRateLimit(t *testing.T) {
 	}
 }
 
+func TestMethodsWithoutOIDC(t *testing.T) {
+	t.Parallel()
+	b := setup(t, auth.Options{})
+	m := b.do(t, http.MethodGet, "/auth/methods", "", nil, nil)
+	if m.status != http.StatusOK || m.body != "{\"oidc\":false,\"password\":true}\n" {
+		t.Errorf("GET /auth/methods: %d %q, want password only", m.status, m.body)
+	}
+}
+
 func TestLoginRejectsNonJSON(t *testing.T) {
 	t.Parallel()
 	b := setup(t, auth.Options{})

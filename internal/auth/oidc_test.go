@@ -142,6 +142,9 @@ func TestOIDCSignIn(t *testing.T) {
 	if err := b.svc.OIDCError(); err != nil {
 		t.Fatal(err)
 	}
+	if m := b.do(t, http.MethodGet, "/auth/methods", "", nil, nil); m.status != http.StatusOK || m.body != "{\"oidc\":true,\"password\":true}\n" {
+		t.Errorf("GET /auth/methods: %d %q, want both methods", m.status, m.body)
+	}
 	now := b.clock.Now()
 	claims := func(extra map[string]any) map[string]any {
 		c := map[string]any{"iss": p.server.URL, "aud": "axtract", "sub": "u-1", "email": "Olga@Example.org",

@@ -160,6 +160,7 @@ func (s *Service) OIDCError() error { return s.oidcErr }
 //	POST /auth/login          JSON {login, password}; sets the session cookie
 //	POST /auth/logout         ends the session (needs the CSRF header)
 //	GET  /auth/session        the signed-in account and its CSRF token
+//	GET  /auth/methods        JSON {password, oidc}: the sign-in methods on offer
 //	GET  /auth/oidc/login     starts OpenID Connect sign-in (with Options.OIDC)
 //	GET  /auth/oidc/callback  the provider's redirect back (with Options.OIDC)
 //
@@ -169,11 +170,18 @@ func (s *Service) Routes() http.Handler {
 	mux.HandleFunc("POST /auth/login", s.handleLogin)
 	mux.HandleFunc("POST /auth/logout", s.handleLogout)
 	mux.HandleFunc("GET /auth/session", s.handleSession)
+	mux.HandleFunc("GET /auth/methods", s.handleMethods)
 	if s.opts.OIDC != nil {
 		mux.HandleFunc("GET /auth/oidc/login", s.handleOIDCLogin)
 		mux.HandleFunc("GET /auth/oidc/callback", s.handleOIDCCallback)
 	}
 	return s.Middleware(mux)
+}
+
+// handleMethods writes the sign-in methods the page may offer. It needs no
+// session and shows nothing of the provider's configuration.
+func (s *Service) handleMethods(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"password": true, "oidc": s.opts.OIDC != nil})
 }
 
 // errorBody is the JSON of every error response of this package.

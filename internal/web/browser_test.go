@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -95,6 +96,13 @@ const testPassword = "correct horse battery staple"
 
 func newPortalEnv(t *testing.T) *portalEnv {
 	t.Helper()
+	return newPortalEnvWith(t, nil)
+}
+
+// newPortalEnvWith is newPortalEnv with OpenID Connect sign-in configured
+// by oidc, or off when it is nil.
+func newPortalEnvWith(t *testing.T, oidc *auth.OIDCConfig) *portalEnv {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	logger := slog.New(slog.DiscardHandler)
@@ -145,7 +153,10 @@ func newPortalEnv(t *testing.T) *portalEnv {
 		client.Stop(stopCtx)
 		cancel()
 	})
-	accounts := auth.NewService(db.Pool, auth.Options{Logger: logger, Argon2: testArgon2})
+	accounts := auth.NewService(db.Pool, auth.Options{Logger: logger, Argon2: testArgon2, OIDC: oidc})
+	if err := accounts.OIDCError(); err != nil {
+		t.Fatal(err)
+	}
 	jobs, err := opsui.Handler(workCtx, client, logger)
 	if err != nil {
 		t.Fatalf("River UI: %v", err)
@@ -393,6 +404,25 @@ func (b *browserSession) screenshot(name string) {
 	b.do("restore the desktop viewport", chromedp.EmulateViewport(1440, 900))
 }
 
+// TestLoginOffersSingleSignOn checks that the login page links to the
+// OpenID Connect sign-in when the server has it. The provider is never
+// contacted: internal/auth tests the redirect and the callback.
+func TestLoginOffersSingleSignOn(t *testing.T) {
+	findChromium(t)
+	idp := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(idp.Close)
+	env := newPortalEnvWith(t, &auth.OIDCConfig{Issuer: idp.URL, ClientID: "axtract",
+		RedirectURL: "https://axtract.test/auth/oidc/callback", RoleMap: map[string]auth.Role{"staff": auth.RoleAnalyst}})
+	b := newBrowser(t, env.url, artifactsDir(t))
+
+	b.do("open the login page", chromedp.Navigate(env.url+"/login"))
+	b.waitFor("the single sign-on link", `(() => {
+		const a = document.querySelector('#sso-login');
+		return a !== null && a.getAttribute('href') === '/auth/oidc/login';
+	})()`)
+	b.screenshot("login-sso")
+}
+
 // TestPortalViewToDownload walks the portal end to end in Chromium. An
 // analyst designs a view from a template and submits it, and a privacy
 // officer approves it. The analyst requests a feed, and the officer approves
@@ -408,6 +438,9 @@ func TestPortalViewToDownload(t *testing.T) {
 	// Login page.
 	b.do("open the portal", chromedp.Navigate(env.url+"/"))
 	b.waitFor("the login form", `location.pathname === '/login' && document.querySelector('input[name="login"]') !== null`)
+	// This server has no single sign-on, so the page offers none.
+	b.waitFor("the password form alone", `document.querySelector('form.login[data-methods="loaded"]') !== null
+		&& document.querySelector('#sso-login') === null`)
 	b.screenshot("login")
 
 	// Keyboard: the skip link is the first focusable element, Enter on it

@@ -40,6 +40,18 @@ function normalizeSession(body) {
   };
 }
 
+// loginMethods returns {password, oidc}: the sign-in methods the server
+// offers. A failed request offers the password form only.
+export async function loginMethods() {
+  try {
+    const resp = await fetch('/auth/methods', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (resp.ok) return await resp.json();
+  } catch {
+    // Offline or an older server: the password form still works.
+  }
+  return { password: true, oidc: false };
+}
+
 export async function login(loginName, password) {
   const resp = await fetch('/auth/login', {
     method: 'POST',

@@ -1,11 +1,12 @@
 import { h, field } from '../dom.js';
-import { login } from '../api.js';
+import { login, loginMethods } from '../api.js';
 
 export const title = 'Sign in';
 export const help = [
   'Sign in with the login and password that an AxTract administrator created for you (axtract user add).',
   'Partner users see their own deliveries; staff see the dashboard and the designers their role allows.',
   'After five wrong passwords in a row the account is locked for a while; ask an administrator if you are locked out.',
+  'Where the server is set up for single sign-on, staff can instead sign in with their organisation\'s account (OpenID Connect).',
 ];
 
 export function render(main, _params, ctx) {
@@ -43,4 +44,11 @@ export function render(main, _params, ctx) {
   });
   main.append(form);
   user.focus();
+  loginMethods().then((methods) => {
+    if (methods.oidc) {
+      form.append(h('div', { class: 'actions sso' },
+        h('a', { class: 'button secondary', href: '/auth/oidc/login', id: 'sso-login' }, 'Sign in with single sign-on')));
+    }
+    form.dataset.methods = 'loaded';
+  });
 }
