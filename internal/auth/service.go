@@ -181,7 +181,7 @@ func (s *Service) Routes() http.Handler {
 // handleMethods writes the sign-in methods the page may offer. It needs no
 // session and shows nothing of the provider's configuration.
 func (s *Service) handleMethods(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]bool{"password": true, "oidc": s.opts.OIDC != nil})
+	writeJSON(w, http.StatusOK, map[string]bool{"password": true, "oidc": s.oidc != nil})
 }
 
 // errorBody is the JSON of every error response of this package.
