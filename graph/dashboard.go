@@ -135,24 +135,19 @@ func (r *Resolver) recentRuns(ctx context.Context, first *int) ([]*model.Run, er
 }
 
 // running lists the runs extracting now with the progress of their COPY.
-// PostgreSQL reports COPY progress per backend (pg_stat_progress_copy); the
-// extract's backend is found by the partner view its COPY reads, as the
-// extract quotes it.
-// NOTE: two runs of feeds on the same view that extract at the same time
-// both show the progress of one of them.
+// PostgreSQL reports COPY progress per backend (pg_stat_progress_copy). The
+// extract's transaction sets application_name to "axtract run <id>"
+// (internal/extract), which finds its backend.
 func (r *Resolver) running(ctx context.Context) ([]*model.RunProgress, error) {
 	rows, err := r.pool.Query(ctx, `
 		SELECT `+runColumns+`, pc.tuples_processed, pc.bytes_processed
 		FROM axtract.run r
 		JOIN axtract.feed f ON f.feed_id = r.feed_id
-		JOIN axtract.partner p ON p.partner_id = f.partner_id
-		JOIN axtract.partner_view v ON v.view_id = f.view_id
 		LEFT JOIN LATERAL (
 		    SELECT c.tuples_processed, c.bytes_processed
 		    FROM pg_stat_progress_copy c
 		    JOIN pg_stat_activity a ON a.pid = c.pid
-		    WHERE c.command = 'COPY TO'
-		      AND position('"partner_' || p.slug || '"."' || v.name || '"' IN a.query) > 0
+		    WHERE c.command = 'COPY TO' AND a.application_name = 'axtract run ' || r.run_id
 		    LIMIT 1
 		) pc ON true
 		WHERE r.status = 'running'

@@ -1,9 +1,11 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -190,6 +192,75 @@ func TestFeedNextRuns(t *testing.T) {
 		if !strings.HasSuffix(s.LocalTime, "T06:00:00") || s.TimeZone != "America/Chicago" {
 			t.Errorf("slot %+v, want 06:00 in America/Chicago", s)
 		}
+	}
+}
+
+// blockingWriter accepts its first write and then blocks until release
+// closes, so a COPY TO STDOUT into it stays in progress.
+type blockingWriter struct {
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.started) })
+	<-w.release
+	return len(p), nil
+}
+
+func TestDashboardShowsCopyProgress(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	runID := b.runs["acme-running"]
+
+	// A COPY under the application name that the running run's extract
+	// sets, which stalls once the server's send buffer is full.
+	conn, err := b.db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL application_name = 'axtract run %d'", runID)); err != nil {
+		t.Fatal(err)
+	}
+	w := &blockingWriter{started: make(chan struct{}), release: make(chan struct{})}
+	copyCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Conn().PgConn().CopyTo(copyCtx, w, "COPY (SELECT g FROM generate_series(1, 5000000) g) TO STDOUT")
+		done <- err
+	}()
+	defer func() {
+		cancel()
+		close(w.release)
+		<-done
+		_ = tx.Rollback(context.Background())
+	}()
+	<-w.started
+
+	var d struct {
+		Dashboard struct {
+			Running []struct {
+				Run        struct{ ID string }
+				RowsCopied *int64
+			}
+		}
+	}
+	b.ok(t, operator, `{ dashboard { running { run { id } rowsCopied } } }`, nil).decode(t, &d)
+	if len(d.Dashboard.Running) != 1 {
+		t.Fatalf("running = %+v, want the one running run", d.Dashboard.Running)
+	}
+	got := d.Dashboard.Running[0]
+	if got.Run.ID != fmt.Sprint(runID) {
+		t.Errorf("running run %s, want %d", got.Run.ID, runID)
+	}
+	if got.RowsCopied == nil || *got.RowsCopied <= 0 {
+		t.Errorf("rowsCopied = %v, want the rows of the stalled COPY", got.RowsCopied)
 	}
 }
 

@@ -123,9 +123,12 @@ func prepareSnapshot(ctx context.Context, tx pgx.Tx, feed store.FeedByIDRow, run
 	// server's defaults are. The planner hashes the consent subplans of the
 	// row-level security policies only when they fit in work_mem, and
 	// compiling the expressions of one long COPY with JIT costs more than it
-	// saves. Then become the partner: from here on the session reads
-	// exactly what a partner login would.
+	// saves. The application name "axtract run <id>" lets the dashboard
+	// (graph/dashboard.go) find the run's COPY in pg_stat_progress_copy.
+	// Then become the partner: from here on the session reads exactly what
+	// a partner login would.
 	for _, stmt := range []string{
+		fmt.Sprintf("SET LOCAL application_name = 'axtract run %d'", run.RunID),
 		"SET LOCAL TimeZone = 'UTC'",
 		"SET LOCAL DateStyle = 'ISO, YMD'",
 		"SET LOCAL IntervalStyle = 'iso_8601'",
