@@ -3,9 +3,11 @@
 -- or a denial, in general or for one sensitive category; the policies in
 -- 15_consent_policy.sql read them.
 --
--- Recording a decision revokes the member's earlier decisions of the
--- opposite kind for the same scope and category, so the latest one counts.
--- Rows are never deleted: revoked_at keeps the history.
+-- Recording a decision supersedes the member's earlier decisions of the
+-- opposite kind for the same scope and category where their dates overlap,
+-- so the latest one counts on the days it covers and earlier ones keep
+-- the other days (axtract.consent_apply). Rows are never deleted or
+-- changed except for revoked_at, which keeps the history.
 
 DROP FUNCTION IF EXISTS axtract.consent_grant(text, uuid, date, date, text);
 DROP FUNCTION IF EXISTS axtract.consent_grant_all(text, text, date, date, text);
@@ -42,6 +44,67 @@ BEGIN
 END
 $$;
 
+-- Insert the consent decisions that query p_decisions_sql returns, with the
+-- columns member_id uuid, partner_id bigint, purpose_of_use text, kind
+-- text, category text, effective_from date, effective_to date, source text
+-- and ord integer (insertion order), and supersede earlier decisions.
+--
+-- An earlier decision in force (not revoked) is superseded when a new one
+-- of the opposite kind names the same member, partner or purpose, and
+-- category, and their dates overlap. It is revoked, and the days of it that
+-- no new decision of the opposite kind covers are recorded again as new
+-- rows of its kind, scope, category and source. So a grant for a past year
+-- leaves a denial in force today alone, and a denial from next month ends
+-- a grant at the end of this month. New decisions do not supersede each
+-- other: of two in one load, the denial outweighs the grant on the days
+-- both cover, as the policies do.
+--
+-- Returns how many decisions were inserted, how many earlier ones were
+-- superseded, and the id of the last one inserted.
+CREATE OR REPLACE FUNCTION axtract.consent_apply(p_decisions_sql text)
+RETURNS TABLE (inserted bigint, superseded bigint, last_id bigint)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        WITH new AS MATERIALIZED (
+            SELECT d.*, daterange(d.effective_from, d.effective_to, '[]') AS period
+            FROM (%s) AS d(member_id, partner_id, purpose_of_use, kind, category, effective_from, effective_to, source, ord)
+        ), hit AS MATERIALIZED (
+            SELECT c.consent_id, c.partner_id, c.purpose_of_use, c.member_id, c.kind, c.category, c.source,
+                   datemultirange(daterange(c.effective_from, c.effective_to, '[]')) - range_agg(n.period) AS kept
+            FROM axtract.consent c
+            JOIN new n ON n.member_id = c.member_id
+                      AND n.partner_id IS NOT DISTINCT FROM c.partner_id
+                      AND n.purpose_of_use IS NOT DISTINCT FROM c.purpose_of_use
+                      AND n.category IS NOT DISTINCT FROM c.category
+                      AND n.kind <> c.kind
+                      AND n.period && daterange(c.effective_from, c.effective_to, '[]')
+            WHERE c.revoked_at IS NULL
+            GROUP BY c.consent_id
+        ), revoked AS (
+            UPDATE axtract.consent c SET revoked_at = now()
+            FROM hit WHERE c.consent_id = hit.consent_id
+            RETURNING c.consent_id
+        ), kept AS (
+            INSERT INTO axtract.consent (partner_id, purpose_of_use, member_id, kind, category, effective_from, effective_to, source)
+            SELECT hit.partner_id, hit.purpose_of_use, hit.member_id, hit.kind, hit.category,
+                   lower(r), CASE WHEN upper_inf(r) THEN NULL ELSE upper(r) - 1 END, hit.source
+            FROM hit CROSS JOIN LATERAL unnest(hit.kept) AS r
+            ORDER BY hit.consent_id, lower(r)
+            RETURNING 1
+        ), added AS (
+            INSERT INTO axtract.consent (partner_id, purpose_of_use, member_id, kind, category, effective_from, effective_to, source)
+            SELECT n.partner_id, n.purpose_of_use, n.member_id, n.kind, n.category, n.effective_from, n.effective_to, n.source
+            FROM new n
+            ORDER BY n.ord
+            RETURNING consent_id
+        )
+        SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM revoked), (SELECT max(consent_id) FROM added)
+    $q$, p_decisions_sql);
+END
+$$;
+
 -- Record one consent decision and return its id. p_kind is grant or deny,
 -- p_to NULL means open-ended, p_slug or p_purpose names the scope, and
 -- p_category NULL means the member's records in general.
@@ -60,7 +123,7 @@ AS $$
 DECLARE
     pid        bigint := axtract.consent_scope(p_slug, p_purpose, p_category);
     id         bigint;
-    superseded integer;
+    superseded bigint;
 BEGIN
     IF p_kind IS NULL OR p_kind NOT IN ('grant', 'deny') THEN
         RAISE EXCEPTION 'invalid consent kind %', coalesce(quote_literal(p_kind), 'NULL')
@@ -77,18 +140,10 @@ BEGIN
         RAISE EXCEPTION 'member % not found', p_member_id USING ERRCODE = 'foreign_key_violation';
     END IF;
 
-    UPDATE axtract.consent SET revoked_at = now()
-    WHERE member_id = p_member_id
-      AND partner_id IS NOT DISTINCT FROM pid
-      AND purpose_of_use IS NOT DISTINCT FROM p_purpose
-      AND category IS NOT DISTINCT FROM p_category
-      AND kind <> p_kind
-      AND revoked_at IS NULL;
-    GET DIAGNOSTICS superseded = ROW_COUNT;
-
-    INSERT INTO axtract.consent (partner_id, purpose_of_use, member_id, kind, category, effective_from, effective_to, source)
-    VALUES (pid, p_purpose, p_member_id, p_kind, p_category, p_from, p_to, coalesce(p_source, 'manual'))
-    RETURNING consent_id INTO id;
+    SELECT a.superseded, a.last_id INTO superseded, id
+    FROM axtract.consent_apply(format(
+        'SELECT %L::uuid, %L::bigint, %L::text, %L::text, %L::text, %L::date, %L::date, %L::text, 1',
+        p_member_id, pid, p_purpose, p_kind, p_category, p_from, p_to, coalesce(p_source, 'manual'))) AS a;
     INSERT INTO axtract.audit_event (action, partner_id, detail)
     VALUES ('consent.' || p_kind, pid, jsonb_build_object(
         'consent_id', id, 'source', coalesce(p_source, 'manual'), 'purpose_of_use', p_purpose,
@@ -126,8 +181,9 @@ AS $$
                                   p_slug, NULL, p_category, p_source)
 $$;
 
--- Grant a consent to every member a query selects, revoke their denials of
--- the same scope and category, and return how many grants were recorded.
+-- Grant a consent to every member a query selects, superseding their
+-- denials of the same scope and category on the days the grant covers, and
+-- return how many grants were recorded.
 -- Used by the demo and by bulk loads: p_member_query must return one uuid
 -- column and comes from the DBA, not from a partner.
 CREATE OR REPLACE FUNCTION axtract.consent_grant_all(
@@ -144,16 +200,11 @@ DECLARE
     pid bigint := axtract.consent_scope(p_slug, NULL, p_category);
     n   bigint;
 BEGIN
-    EXECUTE format(
-        'WITH chosen AS (SELECT DISTINCT q.member_id FROM (%s) AS q(member_id)),'
-        ' superseded AS ('
-        '   UPDATE axtract.consent c SET revoked_at = now() FROM chosen'
-        '   WHERE c.member_id = chosen.member_id AND c.partner_id = %s AND c.category IS NOT DISTINCT FROM %L'
-        '     AND c.kind = ''deny'' AND c.revoked_at IS NULL)'
-        ' INSERT INTO axtract.consent (partner_id, member_id, kind, category, effective_from, effective_to, source)'
-        ' SELECT %s, member_id, ''grant'', %L, %L, %L, %L FROM chosen',
-        p_member_query, pid, p_category, pid, p_category, p_from, p_to, p_source);
-    GET DIAGNOSTICS n = ROW_COUNT;
+    SELECT a.inserted INTO n
+    FROM axtract.consent_apply(format(
+        'SELECT q.member_id, %L::bigint, NULL::text, ''grant''::text, %L::text, %L::date, %L::date, %L::text, 1'
+        ' FROM (SELECT DISTINCT q.member_id FROM (%s) AS q(member_id)) AS q',
+        pid, p_category, p_from, p_to, p_source, p_member_query)) AS a;
     INSERT INTO axtract.audit_event (action, partner_id, detail)
     VALUES ('consent.grant_all', pid, jsonb_build_object('consents', n, 'source', p_source, 'category', p_category));
     RETURN n;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,6 +254,89 @@ func TestConsentLoad(t *testing.T) {
 	if sources != "load,portal" {
 		t.Errorf("sources of the loaded rows = %q, want load,portal", sources)
 	}
+}
+
+// TestDecisionsSupersedeOnlyTheirDays records decisions whose dates do not
+// cover today over decisions in force today: those stay in force today.
+func TestDecisionsSupersedeOnlyTheirDays(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+	day := today()
+	date := func(years, days int) *time.Time {
+		d := day.AddDate(years, 0, days)
+		return &d
+	}
+	optoutRoster := func() []string {
+		return queryAsPartner(t, db, "optout", "SELECT member_id::text FROM partner_optout.roster")
+	}
+	optinRoster := func() []string {
+		return queryAsPartner(t, db, "optin", "SELECT member_id::text FROM partner_optin.roster")
+	}
+	everyoneBut := func(denied ...string) []string {
+		var ids []string
+		for i := 1; i <= 8; i++ {
+			if !slices.Contains(denied, memberID(i)) {
+				ids = append(ids, memberID(i))
+			}
+		}
+		return ids
+	}
+
+	// memberDenied's denial to optout has held since today. A grant for two
+	// years ago and one from next month leave it in force today.
+	grant(t, db, partner.ConsentParams{Partner: "optout", MemberID: memberDenied, From: *date(-2, 0), To: date(-2, 180)})
+	equalSets(t, "optout roster after a grant for a past year", optoutRoster(), everyoneBut(memberDenied))
+	grant(t, db, partner.ConsentParams{Partner: "optout", MemberID: memberDenied, From: *date(0, 30)})
+	equalSets(t, "optout roster after a grant from next month", optoutRoster(), everyoneBut(memberDenied))
+	// The denial now ends the day before the grant starts.
+	var to time.Time
+	err := db.Pool.QueryRow(ctx, `SELECT effective_to FROM axtract.consent
+		WHERE member_id = $1 AND kind = 'deny' AND revoked_at IS NULL`, memberDenied).Scan(&to)
+	if err != nil {
+		t.Fatalf("the denial in force: %v", err)
+	}
+	if want := day.AddDate(0, 0, 29); !to.Equal(want) {
+		t.Errorf("the denial ends %s, want %s", to.Format(time.DateOnly), want.Format(time.DateOnly))
+	}
+
+	// memberInForce's grant to optin has held since last year. A denial
+	// from next month ends it then, not today; one for last month changes
+	// nothing today either.
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberInForce, From: *date(0, 30), Deny: true})
+	grant(t, db, partner.ConsentParams{Partner: "optin", MemberID: memberInForce, From: *date(0, -40), To: date(0, -30), Deny: true})
+	equalSets(t, "optin roster after denials of other days", optinRoster(), []string{memberInForce, memberSUD, memberByPurpse})
+	// The grant is now in force on the days before last month's denial,
+	// between the two denials, and not after.
+	got, err := collectText(ctx, db.Pool, `SELECT effective_from || '..' || coalesce(effective_to::text, '') FROM axtract.consent
+		WHERE member_id = $1 AND kind = 'grant' AND revoked_at IS NULL ORDER BY effective_from`, memberInForce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		date(-1, 0).Format(time.DateOnly) + ".." + date(0, -41).Format(time.DateOnly),
+		date(0, -29).Format(time.DateOnly) + ".." + date(0, 29).Format(time.DateOnly),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("grants in force = %v, want %v", got, want)
+	}
+
+	// The same through a CSV load: a grant for a past year leaves a
+	// denial of today alone.
+	csv := "member_id,kind,effective_from,effective_to\n" +
+		memberDenied + ",grant,2020-01-01,2020-12-31\n"
+	result, err := privacy.LoadConsents(ctx, db.Pool, strings.NewReader(csv), privacy.LoadParams{Name: "history.csv", Partner: "optout"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if result.Superseded != 0 {
+		t.Errorf("a load of a past grant superseded %d decisions, want 0", result.Superseded)
+	}
+	equalSets(t, "optout roster after loading a past grant", optoutRoster(), everyoneBut(memberDenied))
+
+	// A grant over today does supersede the denial.
+	grant(t, db, partner.ConsentParams{Partner: "optout", MemberID: memberDenied, From: *date(0, -1)})
+	equalSets(t, "optout roster after a grant from yesterday", optoutRoster(), everyoneBut())
 }
 
 func TestConsentLoadRejectsInvalidRows(t *testing.T) {

@@ -82,11 +82,11 @@ func LoadConsents(ctx context.Context, pool *pgxpool.Pool, r io.Reader, p LoadPa
 // records in general), kind (grant or deny, default grant), partner,
 // purpose_of_use and source. Rows stream through COPY into a temporary staging table and are
 // then checked against the mart and the control schema and inserted with
-// one statement, which also revokes each member's earlier decisions of the
-// opposite kind for the same scope and category, as axtract.consent_record
-// does. Decisions of both kinds for one member and scope within one file
-// are both kept, and the denial outweighs the grant while both are in
-// force.
+// one statement, which also supersedes each member's earlier decisions of
+// the opposite kind for the same scope and category on the days the new
+// ones cover, as axtract.consent_record does (axtract.consent_apply).
+// Decisions of both kinds for one member and scope within one file are
+// both kept, and the denial outweighs the grant while both are in force.
 //
 // An invalid row fails the load with a *LoadError naming its line and
 // column; the caller must then roll tx back.
@@ -172,29 +172,13 @@ func checkReferences(ctx context.Context, tx pgx.Tx, name string) error {
 	return nil
 }
 
+// insertStagedSQL inserts the staged rows through axtract.consent_apply,
+// which also supersedes earlier decisions where the dates overlap.
 const insertStagedSQL = `
-WITH staged AS (
-    SELECT s.line, s.member_id, s.effective_from, s.effective_to, s.category, s.kind, s.purpose_of_use, s.source, p.partner_id
-    FROM axtract_consent_stage s
-    LEFT JOIN axtract.partner p ON p.slug = s.partner
-), superseded AS (
-    UPDATE axtract.consent c SET revoked_at = now()
-    FROM staged s
-    WHERE c.member_id = s.member_id
-      AND c.revoked_at IS NULL
-      AND c.kind <> s.kind
-      AND c.partner_id IS NOT DISTINCT FROM s.partner_id
-      AND c.purpose_of_use IS NOT DISTINCT FROM s.purpose_of_use
-      AND c.category IS NOT DISTINCT FROM s.category
-    RETURNING c.consent_id
-), inserted AS (
-    INSERT INTO axtract.consent (partner_id, purpose_of_use, member_id, kind, category, effective_from, effective_to, source)
-    SELECT partner_id, purpose_of_use, member_id, kind, category, effective_from, effective_to, source
-    FROM staged
-    ORDER BY line
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM superseded)`
+SELECT a.inserted, a.superseded
+FROM axtract.consent_apply(
+    'SELECT s.member_id, p.partner_id, s.purpose_of_use, s.kind, s.category, s.effective_from, s.effective_to, s.source, s.line
+     FROM axtract_consent_stage s LEFT JOIN axtract.partner p ON p.slug = s.partner') AS a`
 
 // consentSource parses CSV records into staging rows for CopyFrom. The
 // first invalid row stops it and is kept in err.
