@@ -187,7 +187,9 @@ func planFeeds(ctx context.Context, pool *pgxpool.Pool) ([]feedPlan, error) {
 		},
 		{
 			slug: "research", name: "University Outcomes Research", purpose: "research", view: "claims_deidentified",
-			spec: map[string]any{"dataset": "medical_claims", "columns": []any{
+			// The Safe Harbor profile also blanks the birth year of members
+			// aged 90 or older and maps restricted three-digit ZIP areas to 000.
+			spec: map[string]any{"dataset": "medical_claims", "profile": "safe_harbor", "columns": []any{
 				map[string]any{"column": "member_id", "as": "member_key", "transform": "pseudonym"},
 				map[string]any{"column": "service_from", "as": "service_year", "transform": "year"},
 				map[string]any{"column": "member_birth_date", "as": "birth_year", "transform": "year"},

@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -66,8 +69,33 @@ func TestDemoDeliversThreeReadableFeeds(t *testing.T) {
 		if int64(len(records)-1) != d.Rows {
 			t.Errorf("feed %s: file has %d rows, run recorded %d", d.Feed, len(records)-1, d.Rows)
 		}
+		if d.Feed == "research-claims_deidentified" {
+			checkSafeHarbor(t, records)
+		}
 		if !strings.Contains(out.String(), d.Path) {
 			t.Errorf("summary does not name %s", d.Path)
+		}
+	}
+}
+
+// checkSafeHarbor fails when the research file shows the birth year of a
+// member aged 90 or older, or a ZIP code longer than three digits.
+func checkSafeHarbor(t *testing.T, records [][]string) {
+	t.Helper()
+	header := records[0]
+	year, zip := slices.Index(header, "birth_year"), slices.Index(header, "zip3")
+	if year < 0 || zip < 0 {
+		t.Fatalf("research file header %v lacks birth_year or zip3", header)
+	}
+	oldest := time.Now().UTC().Year() - 90
+	for i, r := range records[1:] {
+		if r[year] != "" {
+			if y, err := strconv.Atoi(r[year]); err != nil || y < oldest {
+				t.Errorf("row %d: birth_year %q, want empty or %d and later", i+1, r[year], oldest)
+			}
+		}
+		if len(r[zip]) > 3 {
+			t.Errorf("row %d: zip3 %q has more than three digits", i+1, r[zip])
 		}
 	}
 }
