@@ -31,7 +31,22 @@ func (r *Resolver) memberDisclosures(ctx context.Context, memberID string) ([]*m
 		d.RunID, d.ViewSpec = idString(runID), spec
 		out = append(out, &d)
 	}
-	return out, sqlError(rows.Err(), "list disclosures of member")
+	if err := rows.Err(); err != nil {
+		return nil, sqlError(err, "list disclosures of member")
+	}
+	if len(out) == 0 {
+		// An id no member has had is NOT_FOUND, so a typo does not read as
+		// a member nobody received. Deleted members keep their number.
+		var known bool
+		err := r.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM axtract.member_number WHERE member_id = $1::uuid)`, memberID).Scan(&known)
+		if err != nil {
+			return nil, sqlError(err, "look up member")
+		}
+		if !known {
+			return nil, notFound("member %s not found: no member of the mart has had this id", memberID)
+		}
+	}
+	return out, nil
 }
 
 // disclosure cursors hold disclosed_at (Unix microseconds) and run_id, the

@@ -264,6 +264,20 @@ func TestDashboardShowsCopyProgress(t *testing.T) {
 	}
 }
 
+func TestMemberDisclosuresOfUnknownMember(t *testing.T) {
+	b := setup(t)
+	query := `query($m: ID!) { memberDisclosures(memberId: $m) { runId } }`
+	if r := b.do(t, officer, query, map[string]any{"m": "00000000-0000-4000-8000-999999999999"}); !r.hasCode("NOT_FOUND") {
+		t.Errorf("unknown member: codes %v, want NOT_FOUND", r.codes())
+	}
+	// A member of the mart that no run disclosed has an empty list.
+	var got struct{ MemberDisclosures []struct{ RunID string } }
+	b.ok(t, officer, query, map[string]any{"m": b.members[len(b.members)-1]}).decode(t, &got)
+	if len(got.MemberDisclosures) != 0 {
+		t.Errorf("disclosures of an undisclosed member = %v, want none", got.MemberDisclosures)
+	}
+}
+
 func TestSchedulePreviewAppliesCalendar(t *testing.T) {
 	b := setup(t)
 	preview := func(rule string) []time.Time {

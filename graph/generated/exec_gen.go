@@ -3264,7 +3264,10 @@ type Query {
   viewPreview(partner: String!, spec: JSON!, limit: Int = 20): ViewPreview!
     @hasRole(roles: [ADMIN, ANALYST, PRIVACY_OFFICER])
 
-  "The disclosures of one member's data (accounting of disclosures)."
+  """
+  The disclosures of one member's data (accounting of disclosures); empty
+  when nothing disclosed it, NOT_FOUND for an id no member has had.
+  """
   memberDisclosures(memberId: ID!): [Disclosure!]! @hasRole(roles: [ADMIN, PRIVACY_OFFICER])
   "The disclosures to a partner between two UTC dates, inclusive."
   partnerDisclosures(partner: String!, from: Date!, to: Date!, first: Int = 50, after: String): DisclosureConnection!

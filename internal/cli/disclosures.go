@@ -100,15 +100,18 @@ func disclosuresPartner(ctx context.Context, env *Env, args []string) error {
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "DISCLOSED (UTC)\tRUN\tFEED\tVIEW\tPURPOSE\tMEMBERS")
 	var members int64
+	runs := map[int64]bool{}
 	for _, d := range list {
 		members += d.Members
+		runs[d.RunID] = true
 		fmt.Fprintf(w, "%s\t%d\t%s\t%s v%d\t%s\t%d\n", d.DisclosedAt.UTC().Format(time.DateTime), d.RunID, dashIfEmpty(d.Feed),
 			d.View, d.ViewVersion, d.Purpose, d.Members)
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "%d run(s), %d member disclosures\n", len(list), members)
+	// A run that read several views, as a FHIR feed does, has a row per view.
+	fmt.Fprintf(env.Stdout, "%d run(s), %d view record(s), %d member disclosures\n", len(runs), len(list), members)
 	return nil
 }
 

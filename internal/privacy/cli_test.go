@@ -112,10 +112,22 @@ func TestCLIConsentAndDisclosures(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("disclosures partner: exit %d: %s", code, stderr)
 	}
-	requireContains(t, out, "1 run(s), 1 member disclosures", "disclosures partner output")
+	requireContains(t, out, "1 run(s), 1 view record(s), 1 member disclosures", "disclosures partner output")
 
 	code, _, _ = runCLI(t, db, "disclosures", "partner", "acme", "--from", day, "--to", "2000-01-01")
 	if code != 2 {
 		t.Errorf("disclosures partner with --to before --from: exit %d, want 2", code)
 	}
+
+	// A mistyped slug or member id is an error, not an empty accounting.
+	code, _, stderr = runCLI(t, db, "disclosures", "partner", "acmee")
+	if code == 0 {
+		t.Errorf("disclosures partner of an unknown slug: exit 0")
+	}
+	requireContains(t, stderr, "partner acmee not found", "disclosures partner error")
+	code, _, stderr = runCLI(t, db, "disclosures", "member", "00000000-0000-4000-8000-999999999999")
+	if code == 0 {
+		t.Errorf("disclosures member of an unknown member: exit 0")
+	}
+	requireContains(t, stderr, "not found", "disclosures member error")
 }

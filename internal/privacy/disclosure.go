@@ -111,8 +111,14 @@ type MemberDisclosure struct {
 	ViewSpec    json.RawMessage
 }
 
+// ErrNotFound is returned, wrapped, by MemberDisclosures for a member id
+// that no member has had, and by PartnerDisclosures for a slug that names
+// no partner and no recorded disclosure.
+var ErrNotFound = errors.New("not found")
+
 // MemberDisclosures returns every recorded run that disclosed member
-// memberID's data, oldest first.
+// memberID's data, oldest first. A member of the mart, or one deleted from
+// it after a disclosure, has an empty list when nothing disclosed it.
 func MemberDisclosures(ctx context.Context, q Querier, memberID string) ([]MemberDisclosure, error) {
 	rows, err := q.Query(ctx, `
 		SELECT run_id, disclosed_at, partner, coalesce(partner_name, ''), purpose_of_use, coalesce(feed, ''),
@@ -128,6 +134,18 @@ func MemberDisclosures(ctx context.Context, q Querier, memberID string) ([]Membe
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list disclosures of member: %w", MemberIDError(err, memberID))
+	}
+	if len(list) == 0 {
+		// Members get a number when they are loaded, and keep it when
+		// they are deleted.
+		var known bool
+		err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM axtract.member_number WHERE member_id = $1::uuid)`, memberID).Scan(&known)
+		if err != nil {
+			return nil, fmt.Errorf("look up member: %w", err)
+		}
+		if !known {
+			return nil, fmt.Errorf("member %s %w: no member of the mart has had this id; check it against mart.member.member_id", memberID, ErrNotFound)
+		}
 	}
 	return list, nil
 }
@@ -160,6 +178,18 @@ func PartnerDisclosures(ctx context.Context, q Querier, slug string, from, to ti
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list disclosures to %s: %w", slug, err)
+	}
+	if len(list) == 0 {
+		// A deleted partner's disclosures keep its slug.
+		var known bool
+		err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM axtract.partner WHERE slug = $1)
+			OR EXISTS (SELECT FROM axtract.disclosure WHERE partner_slug = $1)`, slug).Scan(&known)
+		if err != nil {
+			return nil, fmt.Errorf("look up partner %s: %w", slug, err)
+		}
+		if !known {
+			return nil, fmt.Errorf("partner %s %w: no partner has this slug and no disclosure names it; axtract partner list shows the partners", slug, ErrNotFound)
+		}
 	}
 	return list, nil
 }
