@@ -172,15 +172,18 @@ func (r *Resolver) consentSummary(ctx context.Context, p *model.Partner) (*model
 		c AS (
 		    SELECT c.kind, c.partner_id,
 		           c.revoked_at IS NULL AND c.effective_from <= today.d
-		               AND (c.effective_to IS NULL OR c.effective_to >= today.d) AS in_force
+		               AND (c.effective_to IS NULL OR c.effective_to >= today.d) AS in_force,
+		           c.revoked_at IS NULL AND c.effective_from > today.d AS scheduled
 		    FROM axtract.consent c, today
 		    WHERE c.partner_id = $1 OR c.purpose_of_use = $2
 		)
 		SELECT count(*) FILTER (WHERE in_force AND partner_id IS NOT NULL AND kind = 'grant'),
 		       count(*) FILTER (WHERE in_force AND partner_id IS NOT NULL AND kind = 'deny'),
 		       count(*) FILTER (WHERE in_force AND partner_id IS NULL),
-		       count(*) FILTER (WHERE NOT in_force)
-		FROM c`, p.PartnerID, string(p.PurposeOfUse)).Scan(&s.GrantsInForce, &s.DenialsInForce, &s.PurposeDecisionsInForce, &s.Inactive)
+		       count(*) FILTER (WHERE scheduled),
+		       count(*) FILTER (WHERE NOT in_force AND NOT scheduled)
+		FROM c`, p.PartnerID, string(p.PurposeOfUse)).Scan(&s.GrantsInForce, &s.DenialsInForce, &s.PurposeDecisionsInForce,
+		&s.Scheduled, &s.Inactive)
 	if err != nil {
 		return nil, sqlError(err, "summarize consents")
 	}

@@ -278,6 +278,26 @@ func TestMemberDisclosuresOfUnknownMember(t *testing.T) {
 	}
 }
 
+func TestConsentSummaryCounts(t *testing.T) {
+	b := setup(t)
+	// acme has grants for the first 10 members since 2020. One is revoked,
+	// which also records a denial from today, and member 10 gets a grant
+	// from next month.
+	mustExec(t, b, `SELECT axtract.consent_revoke('acme', $1::uuid)`, b.members[0])
+	mustExec(t, b, `SELECT axtract.consent_grant('acme', $1::uuid, (now() AT TIME ZONE 'UTC')::date + 30)`, b.members[10])
+	var got struct {
+		Partner struct {
+			ConsentSummary struct{ GrantsInForce, DenialsInForce, PurposeDecisionsInForce, Scheduled, Inactive int64 }
+		}
+	}
+	b.ok(t, officer, `{ partner(slug: "acme") { consentSummary {
+		grantsInForce denialsInForce purposeDecisionsInForce scheduled inactive } } }`, nil).decode(t, &got)
+	c := got.Partner.ConsentSummary
+	if c.GrantsInForce != 9 || c.DenialsInForce != 1 || c.PurposeDecisionsInForce != 0 || c.Scheduled != 1 || c.Inactive != 1 {
+		t.Errorf("consent summary = %+v, want 9 grants and 1 denial in force, 1 scheduled, 1 inactive", c)
+	}
+}
+
 func TestSchedulePreviewAppliesCalendar(t *testing.T) {
 	b := setup(t)
 	preview := func(rule string) []time.Time {

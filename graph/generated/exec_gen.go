@@ -132,6 +132,7 @@ type ComplexityRoot struct {
 		GrantsInForce           func(childComplexity int) int
 		Inactive                func(childComplexity int) int
 		PurposeDecisionsInForce func(childComplexity int) int
+		Scheduled               func(childComplexity int) int
 	}
 
 	Dashboard struct {
@@ -1013,6 +1014,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConsentSummary.PurposeDecisionsInForce(childComplexity), true
+	case "ConsentSummary.scheduled":
+		if e.ComplexityRoot.ConsentSummary.Scheduled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentSummary.Scheduled(childComplexity), true
 
 	case "Dashboard.attention":
 		if e.ComplexityRoot.Dashboard.Attention == nil {
@@ -3417,7 +3424,9 @@ type ConsentSummary @hasRole(roles: [ADMIN, ANALYST, PRIVACY_OFFICER]) {
   denialsInForce: Int64!
   "Grants and denials in force that name the partner's purpose of use instead of the partner."
   purposeDecisionsInForce: Int64!
-  "Revoked or expired rows kept for the history."
+  "Grants and denials, of the partner or its purpose, that start after today (UTC)."
+  scheduled: Int64!
+  "Revoked or ended rows kept for the history."
   inactive: Int64!
 }
 
@@ -4261,6 +4270,8 @@ func (ec *executionContext) childFields_ConsentSummary(ctx context.Context, fiel
 		return ec.fieldContext_ConsentSummary_denialsInForce(ctx, field)
 	case "purposeDecisionsInForce":
 		return ec.fieldContext_ConsentSummary_purposeDecisionsInForce(ctx, field)
+	case "scheduled":
+		return ec.fieldContext_ConsentSummary_scheduled(ctx, field)
 	case "inactive":
 		return ec.fieldContext_ConsentSummary_inactive(ctx, field)
 	}
@@ -7624,6 +7635,29 @@ func (ec *executionContext) _ConsentSummary_purposeDecisionsInForce(ctx context.
 	)
 }
 func (ec *executionContext) fieldContext_ConsentSummary_purposeDecisionsInForce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentSummary", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ConsentSummary_scheduled(ctx context.Context, field graphql.CollectedField, obj *model.ConsentSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentSummary_scheduled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scheduled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentSummary_scheduled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConsentSummary", field, false, false, "Int64")
 }
 
@@ -20655,6 +20689,11 @@ func (ec *executionContext) _ConsentSummary(ctx context.Context, sel ast.Selecti
 			}
 		case "purposeDecisionsInForce":
 			out.Values[i] = ec._ConsentSummary_purposeDecisionsInForce(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scheduled":
+			out.Values[i] = ec._ConsentSummary_scheduled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

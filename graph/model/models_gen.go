@@ -97,7 +97,9 @@ type ConsentSummary struct {
 	DenialsInForce int64 `json:"denialsInForce"`
 	// Grants and denials in force that name the partner's purpose of use instead of the partner.
 	PurposeDecisionsInForce int64 `json:"purposeDecisionsInForce"`
-	// Revoked or expired rows kept for the history.
+	// Grants and denials, of the partner or its purpose, that start after today (UTC).
+	Scheduled int64 `json:"scheduled"`
+	// Revoked or ended rows kept for the history.
 	Inactive int64 `json:"inactive"`
 }
 

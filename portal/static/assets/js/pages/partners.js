@@ -37,7 +37,7 @@ const FRAGMENTS = {
   PartnerAgreement: { roles: AGREEMENT_ROLES, text: `fragment PartnerAgreement on Partner {
     dataUseAgreementInForce
     dataUseAgreements { reference signedOn effectiveFrom effectiveTo inForce }
-    consentSummary { grantsInForce denialsInForce purposeDecisionsInForce inactive }
+    consentSummary { grantsInForce denialsInForce purposeDecisionsInForce scheduled inactive }
     columnExceptions { dataset column reason expiresAt inForce }
   }` },
   PartnerLogins: { roles: LOGIN_ROLES, text: `fragment PartnerLogins on Partner {
@@ -114,7 +114,8 @@ export async function render(main, params, ctx) {
       h('li', {}, h('span', { class: 'n' }, formatNumber(c.grantsInForce)), 'grants in force'),
       h('li', {}, h('span', { class: 'n' }, formatNumber(c.denialsInForce)), 'denials in force'),
       h('li', {}, h('span', { class: 'n' }, formatNumber(c.purposeDecisionsInForce)), 'purpose-wide decisions'),
-      h('li', {}, h('span', { class: 'n' }, formatNumber(c.inactive)), 'revoked or expired'))));
+      h('li', {}, h('span', { class: 'n' }, formatNumber(c.scheduled)), 'starting later'),
+      h('li', {}, h('span', { class: 'n' }, formatNumber(c.inactive)), 'revoked or ended'))));
   }
 
   if (p.logins) {
