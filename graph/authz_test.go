@@ -282,8 +282,9 @@ func TestDownloadLinks(t *testing.T) {
 	if data.Kind != "DATA" || data.DownloadURL == nil || !contains(*data.DownloadURL, fmt.Sprintf(".%d", b.acmeID)) {
 		t.Errorf("data file = %+v, want a download link signed for partner %d", data, b.acmeID)
 	}
-	if got.Run.Files[1].DownloadURL != nil {
-		t.Errorf("manifest has download link %q, want none", *got.Run.Files[1].DownloadURL)
+	// The portal folder keeps the manifest too, and the pull API serves it.
+	if manifest := got.Run.Files[1]; manifest.Kind != "MANIFEST" || manifest.DownloadURL == nil {
+		t.Errorf("manifest = %+v, want a download link", manifest)
 	}
 
 	// A local destination keeps no file for the portal, so no link.

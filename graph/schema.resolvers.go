@@ -590,7 +590,7 @@ func (r *runResolver) Quality(ctx context.Context, obj *model.Run) (*model.RunQu
 
 // DownloadURL is the resolver for the downloadUrl field.
 func (r *runFileResolver) DownloadURL(ctx context.Context, obj *model.RunFile) (*string, error) {
-	if r.opts.DownloadURL == nil || obj.DestinationKind != "portal" || obj.Kind != "data" {
+	if r.opts.DownloadURL == nil || obj.DestinationKind != "portal" {
 		return nil, nil
 	}
 	url, err := r.opts.DownloadURL(ctx, obj.FileID, obj.PartnerID)

@@ -3770,7 +3770,8 @@ type RunFile @hasRole(roles: [ADMIN, ANALYST, OPERATOR, PARTNER]) {
   createdAt: Time!
   """
   A signed, short-lived download link for files kept by the portal
-  destination; null for other destinations or when downloads are off.
+  destination (data files, manifests and trigger files alike, as the pull
+  API serves them); null for other destinations or when downloads are off.
   """
   downloadUrl: String @hasRole(roles: [ADMIN, PARTNER])
 }

@@ -7,7 +7,7 @@ import { gql } from '../api.js';
 export const title = 'Deliveries';
 export const help = [
   'Each row is one delivery of a feed to your organisation, newest first, with the files it contained.',
-  'Download links are signed and short-lived: the page asks for fresh ones each time it loads, so reload it if a link has expired.',
+  'Download links are signed and short-lived: the page asks for fresh ones each time it loads, so reload it if a link has expired. Files of feeds that deliver to your SFTP server or another destination have no link here.',
   'Files are usually compressed and encrypted to your OpenPGP key; decrypt them with gpg --decrypt. The sha256 column lets you check that a file arrived intact (sha256sum FILE).',
   'Your systems can fetch the same files without this page through the pull API under /api/v1/.',
 ];
@@ -41,7 +41,7 @@ export async function render(main) {
         h('td', {}, h('code', { title: f.sha256 }, f.sha256.slice(0, 12), '…')),
         h('td', {}, f.downloadUrl
           ? h('a', { href: f.downloadUrl, download: f.name, class: 'download' }, 'Download', h('span', { class: 'visually-hidden' }, ` ${f.name}`))
-          : h('span', { class: 'muted' }, 'delivered by SFTP'))));
+          : h('span', { class: 'muted' }, 'sent to your destination'))));
     }
   }
   main.append(h('div', { class: 'table-wrap' }, h('table', { id: 'deliveries-table' },
