@@ -41,7 +41,9 @@ JOIN axtract.destination d ON d.destination_id = f.destination_id
 WHERE f.feed_id = @feed_id;
 
 -- name: FeedList :many
--- Lists every feed with its partner and latest run; last_run_id is 0 for a feed that never ran.
+-- Lists every feed with its partner and the run of its latest slot, the newest of them when a
+-- slot ran more than once; last_run_id is 0 for a feed that never ran. A backfill adds runs of
+-- earlier slots, which do not count as the latest.
 SELECT
     f.feed_id,
     f.name,
@@ -60,7 +62,7 @@ LEFT JOIN (
         run_id,
         status
     FROM axtract.run
-    ORDER BY feed_id, run_id DESC
+    ORDER BY feed_id, slot DESC, run_id DESC
 ) r ON r.feed_id = f.feed_id
 ORDER BY f.name;
 

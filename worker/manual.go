@@ -83,9 +83,9 @@ func retryRunOnce(ctx context.Context, pool *pgxpool.Pool, runID int64) (int64, 
 	return jobID, tx.Commit(ctx)
 }
 
-// RerunTx creates and enqueues in tx a new run that delivers what run
-// runID delivered: for an incremental feed, the same watermark window.
-// Returns the new run's id.
+// RerunTx creates and enqueues in tx a new run for the slot of run runID
+// and, for an incremental feed, its watermark window. The new run reads
+// the rows and consents as they are when it runs. Returns the new run's id.
 func RerunTx(ctx context.Context, tx pgx.Tx, runID int64) (int64, error) {
 	var newID int64
 	if err := tx.QueryRow(ctx, "SELECT axtract.run_rerun($1)", runID).Scan(&newID); err != nil {

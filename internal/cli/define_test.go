@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,5 +217,47 @@ func TestHelpHidesDatabasePassword(t *testing.T) {
 		if !strings.Contains(out.String(), "database-url") {
 			t.Errorf("axtract %s help does not list --database-url:\n%s", strings.Join(args, " "), out.String())
 		}
+	}
+}
+
+func TestFeedListShowsRunOfLatestSlot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	if _, err := partner.Create(ctx, db.Pool, partner.CreateParams{Slug: "acme", Name: "Acme", Purpose: "operations"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := partner.DefineView(ctx, db.Pool, "acme", "roster", []byte(`{"dataset": "members", "columns": ["member_id"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`SELECT axtract.destination_define('acme', 'drop', 'local', '{"dir": "/tmp"}')`,
+		`SELECT axtract.feed_define('roster', 'acme', 'roster', 'drop', '{"encrypt": false, "schedule": "0 6 * * *"}')`,
+		// Today's run first, then a backfilled run of last week's slot,
+		// which gets the higher run id.
+		`INSERT INTO axtract.run (feed_id, slot, trigger, status) SELECT feed_id, now() - interval '1 hour', 'schedule', 'succeeded' FROM axtract.feed`,
+		`INSERT INTO axtract.run (feed_id, slot, trigger, status) SELECT feed_id, now() - interval '7 days', 'backfill', 'failed' FROM axtract.feed`,
+	} {
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	var today int64
+	if err := db.Pool.QueryRow(ctx, `SELECT min(run_id) FROM axtract.run`).Scan(&today); err != nil {
+		t.Fatal(err)
+	}
+
+	var stdout, stderr bytes.Buffer
+	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	if code := cli.Run(ctx, []string{"feed", "list", "--database-url", db.DSN}, env); code != 0 {
+		t.Fatalf("feed list: exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("feed list printed %q, want a header and one feed", stdout.String())
+	}
+	fields := strings.Fields(lines[1])
+	if !slices.Contains(fields, fmt.Sprint(today)) || !slices.Contains(fields, "succeeded") {
+		t.Errorf("feed list row %q, want today's run %d, succeeded", lines[1], today)
 	}
 }

@@ -316,7 +316,7 @@ func feedRerun(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "enqueued run %d to deliver what run %d delivered; axtract serve delivers it\n", newID, runID)
+	fmt.Fprintf(env.Stdout, "enqueued run %d for the slot and window of run %d; axtract serve delivers it, reading the rows and consents as they are then\n", newID, runID)
 	return nil
 }
 
@@ -522,17 +522,40 @@ func feedRun(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "run %d of feed %s had no new rows; delivered nothing\n", res.RunID, res.Feed)
 		return nil
 	}
-	fmt.Fprintf(env.Stdout, "delivered run %d of feed %s: %s to %s, %d rows, %d bytes, sha256 %s\n",
-		res.RunID, res.Feed, res.FileName, res.Destination, res.Rows, res.Bytes, res.SHA256)
-	for _, f := range res.Files {
-		if f.Name != res.FileName {
-			fmt.Fprintf(env.Stdout, "  and %s (%s, %d bytes)\n", f.Name, f.Kind, f.Bytes)
+	if len(res.Files) == 1 {
+		fmt.Fprintf(env.Stdout, "delivered run %d of feed %s: %s to %s, %d rows, %d bytes, sha256 %s\n",
+			res.RunID, res.Feed, res.FileName, res.Destination, res.Rows, res.Bytes, res.SHA256)
+	} else {
+		// Each file with its own counts: the run's totals add up the data
+		// files of every part.
+		fmt.Fprintf(env.Stdout, "delivered run %d of feed %s to %s: %d rows, %d bytes in %d data file(s)\n",
+			res.RunID, res.Feed, res.Destination, res.Rows, res.Bytes, dataFiles(res.Files))
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		for _, f := range res.Files {
+			rows := "-"
+			if f.Kind == extract.FileData {
+				rows = fmt.Sprintf("%d rows", f.Rows)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d bytes\tsha256 %s\n", f.Name, f.Kind, rows, f.Bytes, f.SHA256)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
 		}
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(env.Stdout, "warning: %s\n", w)
 	}
 	return nil
+}
+
+func dataFiles(files []extract.File) int {
+	n := 0
+	for _, f := range files {
+		if f.Kind == extract.FileData {
+			n++
+		}
+	}
+	return n
 }
 
 // runFeedNow creates a manual run of feed name and either delivers it in

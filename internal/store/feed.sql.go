@@ -145,7 +145,7 @@ LEFT JOIN (
         run_id,
         status
     FROM axtract.run
-    ORDER BY feed_id, run_id DESC
+    ORDER BY feed_id, slot DESC, run_id DESC
 ) r ON r.feed_id = f.feed_id
 ORDER BY f.name
 `
@@ -162,7 +162,9 @@ type FeedListRow struct {
 	LastStatus  string
 }
 
-// Lists every feed with its partner and latest run; last_run_id is 0 for a feed that never ran.
+// Lists every feed with its partner and the run of its latest slot, the newest of them when a
+// slot ran more than once; last_run_id is 0 for a feed that never ran. A backfill adds runs of
+// earlier slots, which do not count as the latest.
 func (q *Queries) FeedList(ctx context.Context) ([]FeedListRow, error) {
 	rows, err := q.db.Query(ctx, feedList)
 	if err != nil {
