@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/axtract/axtract/graph/model"
+	"github.com/axtract/axtract/internal/extract"
 	"github.com/axtract/axtract/internal/pipeline"
 )
 
@@ -186,6 +187,11 @@ func (r *Resolver) revokePartnerLogin(ctx context.Context, partner, login string
 }
 
 func (r *Resolver) defineDestination(ctx context.Context, in model.DestinationInput) (*model.Destination, error) {
+	// Files the config names may live on the workers' machines, so only
+	// what fails every run is an error here.
+	if _, err := extract.CheckDestination(string(in.Kind), []byte(in.Config)); err != nil {
+		return nil, invalid("%v", err)
+	}
 	var id int64
 	err := r.pool.QueryRow(ctx, `SELECT axtract.destination_define($1, $2, $3, $4)`,
 		in.Partner, in.Name, string(in.Kind), []byte(in.Config)).Scan(&id)

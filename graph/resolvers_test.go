@@ -298,6 +298,19 @@ func TestConsentSummaryCounts(t *testing.T) {
 	}
 }
 
+func TestDefineDestinationRejectsBadHostKey(t *testing.T) {
+	b := setup(t)
+	r := b.do(t, admin, `mutation($c: JSON!) { defineDestination(input: {partner: "acme", name: "partner-sftp", kind: SFTP, config: $c}) { name } }`,
+		map[string]any{"c": map[string]any{"host": "sftp.example.test", "user": "u", "host_key": "ssh-ed25519 AAAA...",
+			"private_key_file": "/nonexistent/id"}})
+	if !r.hasCode("VALIDATION") {
+		t.Errorf("codes %v, want VALIDATION for a host key that does not parse", r.codes())
+	}
+	if n := count(t, b, `SELECT FROM axtract.destination WHERE name = 'partner-sftp'`); n != 0 {
+		t.Errorf("%d destinations defined after the rejection, want 0", n)
+	}
+}
+
 func TestSchedulePreviewAppliesCalendar(t *testing.T) {
 	b := setup(t)
 	preview := func(rule string) []time.Time {

@@ -154,6 +154,29 @@ func TestFeedDefineChecksFormatOptions(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "line 1, column") {
 		t.Errorf("destination define with malformed JSON: exit %d, output %q; want an error with its position", code, out)
 	}
+
+	// An SFTP host key that does not parse fails every run, so it is
+	// rejected. A key file missing here may exist where the workers run.
+	code, out = run("destination", "define", "acme", "sftp-bad", "--kind", "sftp", "--config",
+		`{"host": "sftp.example.test", "user": "u", "host_key": "ssh-ed25519 AAAA...", "private_key_file": "/nonexistent/id"}`)
+	if code == 0 || !strings.Contains(out, "HostKey") || !strings.Contains(out, "ssh-keyscan") {
+		t.Errorf("destination define with an invalid host key: exit %d, output %q; want an error naming the host key", code, out)
+	}
+	const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+	code, out = run("destination", "define", "acme", "sftp-later", "--kind", "sftp", "--config",
+		`{"host": "sftp.example.test", "user": "u", "host_key": "`+hostKey+`", "private_key_file": "/nonexistent/id"}`)
+	if code != 0 || !strings.Contains(out, "warning: private key file /nonexistent/id cannot be read") {
+		t.Errorf("destination define with a missing key file: exit %d, output %q; want success with a warning", code, out)
+	}
+	for _, name := range []string{"sftp-bad", "sftp-later"} {
+		var defined bool
+		if err := db.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT FROM axtract.destination WHERE name = $1)", name).Scan(&defined); err != nil {
+			t.Fatal(err)
+		}
+		if defined != (name == "sftp-later") {
+			t.Errorf("destination %s defined = %v", name, defined)
+		}
+	}
 }
 
 func TestFeedDefineKeepsFeedsWithTheirPartner(t *testing.T) {

@@ -45,6 +45,10 @@ func runDestination(ctx context.Context, env *Env, args []string) error {
 	if err := partner.CheckJSON("--config", []byte(*config)); err != nil {
 		return usagef("%v", err)
 	}
+	warnings, err := extract.CheckDestination(*kind, []byte(*config))
+	if err != nil {
+		return usagef("--config: %v", err)
+	}
 	s, err := g.open(ctx, env, false)
 	if err != nil {
 		return err
@@ -55,18 +59,8 @@ func runDestination(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("define destination %s: %w", pos[1], err)
 	}
 	fmt.Fprintf(env.Stdout, "defined destination %s (id %d) for partner %s\n", pos[1], id, pos[0])
-	if *kind == "local" {
-		var local struct {
-			Dir string `json:"dir"`
-		}
-		// destination_define has checked the config, and the workers may
-		// run elsewhere, so a missing folder is only a warning.
-		if json.Unmarshal([]byte(*config), &local) == nil && local.Dir != "" {
-			if _, err := os.Stat(local.Dir); errors.Is(err, os.ErrNotExist) {
-				fmt.Fprintf(env.Stdout, "warning: folder %s does not exist on this machine, so runs to it fail until it does (mkdir -p %s)\n",
-					local.Dir, local.Dir)
-			}
-		}
+	for _, w := range warnings {
+		fmt.Fprintf(env.Stdout, "warning: %s\n", w)
 	}
 	return nil
 }

@@ -37,7 +37,7 @@ func PortalDir(config []byte, slug string) (string, error) {
 		dir = os.Getenv(FilesDirEnv)
 	}
 	if dir == "" {
-		return "", Permanent(errors.New("portal destination has no folder: set " + FilesDirEnv + " for axtract serve, or give the destination a dir"))
+		return "", Permanent(errors.New("portal destination has no folder: set " + FilesDirEnv + " for the process that runs the feed (axtract serve or axtract feed run) and for the one that serves downloads, or give the destination a dir"))
 	}
 	if !filepath.IsAbs(dir) {
 		return "", Permanent(fmt.Errorf("portal folder %q is relative; give an absolute path", dir))

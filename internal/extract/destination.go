@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/axtract/axtract/internal/deliver"
 	"github.com/axtract/axtract/internal/deliver/sftp"
 )
@@ -88,4 +90,56 @@ func OpenDestination(ctx context.Context, kind string, config []byte) (deliver.D
 	default:
 		return nil, deliver.Permanent(fmt.Errorf("unknown destination kind %q; use sftp, local or portal", kind))
 	}
+}
+
+// CheckDestination checks what axtract.destination_define cannot: that an
+// sftp host key parses, and that the files and folders a config names
+// exist on this machine and are usable. A host key that does not parse is
+// an error, as it fails every run. A missing or unusable file or folder is
+// a warning, because the workers may run on another machine.
+func CheckDestination(kind string, config []byte) (warnings []string, err error) {
+	switch kind {
+	case "sftp":
+		var c SFTPConfig
+		if err := json.Unmarshal(config, &c); err != nil {
+			return nil, fmt.Errorf("parse sftp destination config: %w", err)
+		}
+		if c.HostKey != "" {
+			if err := sftp.CheckHostKey(c.HostKey); err != nil {
+				return nil, fmt.Errorf("%w; copy the line for the server's key from ssh-keyscan, checked with the partner", err)
+			}
+		}
+		if c.PrivateKeyFile != "" {
+			warnings = append(warnings, checkPrivateKeyFile(c.PrivateKeyFile)...)
+		}
+		if c.PasswordFile != "" {
+			if _, err := os.Stat(c.PasswordFile); err != nil {
+				warnings = append(warnings, fmt.Sprintf("password file %s cannot be read on this machine (%v), so runs fail until it can", c.PasswordFile, err))
+			}
+		}
+	case "local":
+		var c LocalConfig
+		if err := json.Unmarshal(config, &c); err != nil {
+			return nil, fmt.Errorf("parse local destination config: %w", err)
+		}
+		if c.Dir != "" {
+			if _, err := os.Stat(c.Dir); errors.Is(err, os.ErrNotExist) {
+				warnings = append(warnings, fmt.Sprintf("folder %s does not exist on this machine, so runs to it fail until it does (mkdir -p %s)", c.Dir, c.Dir))
+			}
+		}
+	}
+	return warnings, nil
+}
+
+// checkPrivateKeyFile warns about a private key file that is missing, or
+// that SSH cannot use: encrypted with a passphrase, or not a key.
+func checkPrivateKeyFile(path string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return []string{fmt.Sprintf("private key file %s cannot be read on this machine (%v), so runs fail until it can", path, err)}
+	}
+	if _, err := ssh.ParsePrivateKey(data); err != nil {
+		return []string{fmt.Sprintf("private key file %s is not a usable key (%v); it must be an OpenSSH or PEM private key without a passphrase", path, err)}
+	}
+	return nil
 }

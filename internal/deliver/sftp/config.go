@@ -207,3 +207,10 @@ func answerPassword(password string) ssh.KeyboardInteractiveChallenge {
 		}
 	}
 }
+
+// CheckHostKey returns an error that says why line is not a host key that
+// Config.HostKey accepts, or nil.
+func CheckHostKey(line string) error {
+	_, err := parseHostKey(line)
+	return err
+}
