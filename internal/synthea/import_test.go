@@ -173,6 +173,26 @@ func TestImportSampleValues(t *testing.T) {
 	if npis != 0 {
 		t.Errorf("providers with an NPI = %d, want 0", npis)
 	}
+
+	// Synthea names patients' states in full; the mart keeps USPS codes.
+	for _, table := range []string{"member", "organization", "provider", "payer"} {
+		var other, codes int
+		err := db.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state !~ '^[A-Z]{2}$'), count(*) FILTER (WHERE state ~ '^[A-Z]{2}$')
+			FROM mart.`+table).Scan(&other, &codes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other != 0 || codes == 0 {
+			t.Errorf("mart.%s: %d states that are not two-letter codes and %d that are, want only codes", table, other, codes)
+		}
+	}
+	var massachusetts int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM mart.member WHERE state = 'MA'").Scan(&massachusetts); err != nil {
+		t.Fatal(err)
+	}
+	if massachusetts == 0 {
+		t.Error("no member of the Massachusetts sample has state MA")
+	}
 }
 
 func TestImportTwiceChangesNothing(t *testing.T) {
