@@ -560,8 +560,8 @@ func TestDashboardResponsesKeyedByRole(t *testing.T) {
 	// The same query text right after, as admin, must not get the analyst's
 	// cached response.
 	r := b.ok(t, admin, q, nil)
-	if urls := collectStrings(r.Data, "downloadUrl"); len(urls) != 1 {
-		t.Errorf("admin sees download links %v, want the one of acme's data file", urls)
+	if urls := collectStrings(r.Data, "downloadUrl"); len(urls) != 2 {
+		t.Errorf("admin sees download links %v, want those of acme's data file and manifest", urls)
 	}
 	if r := b.do(t, analyst, q, nil); !r.hasCode(string(CodeForbidden)) {
 		t.Errorf("analyst again: codes %v, want FORBIDDEN", r.codes())

@@ -218,7 +218,11 @@ BEGIN
         IF noted IS NOT NULL AND noted = want || ':' || axtract.policy_fingerprint(t, pol) THEN
             CONTINUE;
         END IF;
-        EXECUTE format('DROP POLICY IF EXISTS %I ON mart.%I', pol, t);
+        -- Dropped only when it exists, so a new partner's first policies
+        -- print no NOTICE per table.
+        IF EXISTS (SELECT FROM pg_policy pg WHERE pg.polrelid = format('mart.%I', t)::regclass AND pg.polname = pol) THEN
+            EXECUTE format('DROP POLICY %I ON mart.%I', pol, t);
+        END IF;
         EXECUTE format('CREATE POLICY %I ON mart.%I AS PERMISSIVE FOR SELECT TO %I USING (%s)', pol, t, owner, pred);
         EXECUTE format('COMMENT ON POLICY %I ON mart.%I IS %L', pol, t, want || ':' || axtract.policy_fingerprint(t, pol));
     END LOOP;

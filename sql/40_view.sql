@@ -607,7 +607,9 @@ DECLARE
     owner text := axtract.partner_owner_role(
         (SELECT p.slug FROM axtract.partner_view v JOIN axtract.partner p USING (partner_id) WHERE v.view_id = p_view_id));
 BEGIN
-    EXECUTE format('DROP VIEW IF EXISTS axtract_disclosure.%I', name);
+    IF to_regclass(format('axtract_disclosure.%I', name)) IS NOT NULL THEN
+        EXECUTE format('DROP VIEW axtract_disclosure.%I', name);
+    END IF;
     EXECUTE format('CREATE VIEW axtract_disclosure.%I AS %s', name, p_member_sql);
     EXECUTE format('ALTER VIEW axtract_disclosure.%I OWNER TO %I', name, owner);
     EXECUTE format('REVOKE ALL ON axtract_disclosure.%I FROM PUBLIC', name);
@@ -656,7 +658,9 @@ BEGIN
         spec = EXCLUDED.spec, compiled_sql = EXCLUDED.compiled_sql, purpose_of_use = EXCLUDED.purpose_of_use, defined_at = now();
 
     PERFORM axtract.partner_sync_grants(p.partner_id);
-    EXECUTE format('DROP VIEW IF EXISTS %I.%I', sch, p_name);
+    IF to_regclass(format('%I.%I', sch, p_name)) IS NOT NULL THEN
+        EXECUTE format('DROP VIEW %I.%I', sch, p_name);
+    END IF;
     EXECUTE format('CREATE VIEW %I.%I WITH (security_barrier = true) AS %s', sch, p_name, compiled.compiled_sql);
     EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', sch, p_name, axtract.partner_owner_role(p_slug));
     EXECUTE format('REVOKE ALL ON %I.%I FROM PUBLIC', sch, p_name);

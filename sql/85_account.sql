@@ -40,7 +40,8 @@ BEGIN
         RETURN NULL;
     END IF;
     IF coalesce(p_partner, '') = '' THEN
-        RAISE EXCEPTION 'role partner needs the partner''s slug' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'role partner needs the partner''s slug' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name the partner: axtract user add|role LOGIN --role partner --partner SLUG.';
     END IF;
     SELECT partner_id INTO pid FROM axtract.partner WHERE slug = p_partner;
     IF NOT FOUND THEN

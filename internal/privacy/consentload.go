@@ -290,7 +290,7 @@ func (s *consentSource) parse(record []string, line int) ([]any, error) {
 		return nil, invalid("purpose_of_use", "not one of "+strings.Join(purposes, ", "))
 	case partner == "" && purpose == "":
 		if s.params.Partner == "" {
-			return nil, invalid("partner", "missing, and no default partner was given")
+			return nil, invalid("partner", "missing, and no default partner was given: add a partner column or pass --partner SLUG")
 		}
 		partner = s.params.Partner
 	}

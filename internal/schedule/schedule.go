@@ -102,7 +102,7 @@ type hintError struct {
 	pgErr *pgconn.PgError
 }
 
-func (e *hintError) Error() string { return e.pgErr.Message + "; " + e.pgErr.Hint }
+func (e *hintError) Error() string { return e.pgErr.Message + ". " + e.pgErr.Hint }
 func (e *hintError) Unwrap() error { return e.pgErr }
 
 // Explain returns err with the HINT of a PostgreSQL error appended to the
