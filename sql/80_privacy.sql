@@ -521,16 +521,11 @@ CREATE OR REPLACE FUNCTION axtract.disclosure_record(
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    -- Members per row of disclosure_member: 40 kB of integers, stored
-    -- compressed out of line.
-    chunk_size CONSTANT integer := 10000;
     p          axtract.partner;
     v          axtract.partner_view;
     members    text;
     col        text;
     where_sql  text := '';
-    disclosed  bigint;
-    stored     bigint;
 BEGIN
     SELECT * INTO p FROM axtract.partner WHERE slug = p_slug;
     IF NOT FOUND THEN
@@ -564,30 +559,132 @@ BEGIN
         END IF;
     END IF;
 
+    RETURN axtract.disclosure_store(p_run_id, p, v,
+        format('SELECT DISTINCT axtract_member_id AS member_id FROM %s%s', members, where_sql));
+END
+$$;
+
+-- Replace the record of the members run p_run_id disclosed through view v
+-- of partner p. p_members_sql is a query of the distinct member ids
+-- (column member_id) that may read p_keys as $1. Returns how many members
+-- it found.
+CREATE OR REPLACE FUNCTION axtract.disclosure_store(
+    p_run_id bigint,
+    p axtract.partner,
+    v axtract.partner_view,
+    p_members_sql text,
+    p_keys uuid[] DEFAULT NULL
+) RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    -- Members per row of disclosure_member: 40 kB of integers, stored
+    -- compressed out of line.
+    chunk_size CONSTANT integer := 10000;
+    disclosed  bigint;
+    stored     bigint;
+BEGIN
     DELETE FROM axtract.disclosure WHERE run_id = p_run_id AND view_id = v.view_id;
     INSERT INTO axtract.disclosure (run_id, partner_id, partner_slug, feed_id, view_id, view_name, view_version,
                                     purpose_of_use, disclosed_at, members)
     VALUES (p_run_id, p.partner_id, p.slug, (SELECT r.feed_id FROM axtract.run r WHERE r.run_id = p_run_id),
             v.view_id, v.name, v.version, p.purpose_of_use, now(), 0);
     EXECUTE format(
-        'WITH disclosed AS MATERIALIZED (SELECT DISTINCT axtract_member_id FROM %s%s),'
+        'WITH disclosed AS MATERIALIZED (%s),'
         ' numbered AS ('
         '   SELECT n.member_no, (row_number() OVER (ORDER BY n.member_no) - 1) / %s AS chunk'
-        '   FROM disclosed d JOIN axtract.member_number n ON n.member_id = d.axtract_member_id),'
+        '   FROM disclosed d JOIN axtract.member_number n ON n.member_id = d.member_id),'
         ' stored AS ('
         '   INSERT INTO axtract.disclosure_member (run_id, view_id, chunk, buckets, members)'
         '   SELECT %s, %s, chunk, array_agg(DISTINCT member_no / 256), array_agg(member_no ORDER BY member_no)'
         '   FROM numbered GROUP BY chunk'
         '   RETURNING cardinality(members) AS n)'
         ' SELECT (SELECT count(*) FROM disclosed), (SELECT coalesce(sum(n), 0) FROM stored)',
-        members, where_sql, chunk_size, p_run_id, v.view_id)
-    INTO disclosed, stored;
+        p_members_sql, chunk_size, p_run_id, v.view_id)
+    INTO disclosed, stored
+    USING p_keys;
     IF stored <> disclosed THEN
         RAISE EXCEPTION 'run %: % of % disclosed members have no member number', p_run_id, disclosed - stored, disclosed
             USING ERRCODE = 'foreign_key_violation',
                   HINT = 'Members get numbers when they are inserted into mart.member; axtract migrate numbers the others.';
     END IF;
     UPDATE axtract.disclosure SET members = disclosed WHERE run_id = p_run_id AND view_id = v.view_id;
+    RETURN disclosed;
+END
+$$;
+
+-- The output column of view p_view of partner p_slug that names each row's
+-- member, and its kind: member_id when the view selects the dataset's
+-- member id as it is, pseudonym when it selects the partner's pseudonym of
+-- it. No row when the view selects neither. The extract collects the
+-- distinct values of that column as it writes the file, so it can record
+-- the run's disclosures without reading the view a second time
+-- (axtract.disclosure_record_keys).
+CREATE OR REPLACE FUNCTION axtract.view_member_key(p_slug text, p_view text)
+RETURNS TABLE (column_name text, kind text)
+LANGUAGE sql STABLE
+AS $$
+    SELECT coalesce(item->>'as', item->>'column'),
+           CASE WHEN coalesce(item->>'transform', 'none') = 'none' THEN 'member_id' ELSE 'pseudonym' END
+    FROM axtract.partner p
+    JOIN axtract.partner_view v ON v.partner_id = p.partner_id
+    JOIN axtract.dataset ds ON ds.name = v.spec->>'dataset'
+    CROSS JOIN LATERAL jsonb_array_elements(v.spec->'columns') WITH ORDINALITY AS e(raw, n)
+    CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(e.raw) = 'string' THEN jsonb_build_object('column', e.raw) ELSE e.raw END) AS i(item)
+    JOIN axtract.dataset_column c ON c.dataset = ds.name AND c.column_name = i.item->>'column'
+    WHERE p.slug = p_slug AND v.name = p_view
+      AND c.table_alias || '.' || c.source_column = ds.member_column
+      AND coalesce(item->>'transform', 'none') IN ('none', 'pseudonym')
+    -- The member id itself, when the view has it, else a pseudonym.
+    ORDER BY coalesce(item->>'transform', 'none') = 'none' DESC, e.n
+    LIMIT 1
+$$;
+
+-- Record which members run p_run_id disclosed through view p_view of
+-- partner p_slug from the member keys that the extract read from the
+-- delivered rows: p_keys are the distinct values of the view's member key
+-- column (axtract.view_member_key), of kind p_kind. Every key must name a
+-- member; otherwise nothing is recorded and the call raises. Returns how
+-- many members it disclosed.
+CREATE OR REPLACE FUNCTION axtract.disclosure_record_keys(
+    p_run_id bigint,
+    p_slug text,
+    p_view text,
+    p_kind text,
+    p_keys uuid[]
+) RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    p         axtract.partner;
+    v         axtract.partner_view;
+    members   text;
+    disclosed bigint;
+BEGIN
+    SELECT * INTO p FROM axtract.partner WHERE slug = p_slug;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT * INTO v FROM axtract.partner_view WHERE partner_id = p.partner_id AND name = p_view;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'view % of partner % not found', p_view, p_slug USING ERRCODE = 'no_data_found';
+    END IF;
+    CASE p_kind
+    WHEN 'member_id' THEN
+        members := 'SELECT DISTINCT k AS member_id FROM unnest($1) AS k JOIN mart.member m ON m.member_id = k';
+    WHEN 'pseudonym' THEN
+        members := format('SELECT DISTINCT ps.member_id FROM unnest($1) AS k'
+                          ' JOIN axtract.member_pseudonym ps ON ps.partner_id = %s AND ps.pseudonym = k', p.partner_id);
+    ELSE
+        RAISE EXCEPTION 'unknown member key kind %', quote_literal(p_kind)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use member_id or pseudonym.';
+    END CASE;
+    disclosed := axtract.disclosure_store(p_run_id, p, v, members, p_keys);
+    IF disclosed <> (SELECT count(DISTINCT k) FROM unnest(p_keys) AS k) THEN
+        RAISE EXCEPTION 'run %: % of the % member keys of view %.% name no member', p_run_id,
+            (SELECT count(DISTINCT k) FROM unnest(p_keys) AS k) - disclosed, cardinality(p_keys), p_slug, p_view
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
     RETURN disclosed;
 END
 $$;
