@@ -93,6 +93,20 @@ type Result struct {
 	// Quality is the result of the feed's quality rules, nil when the feed
 	// has none or the run read no rows.
 	Quality *quality.Result
+	// Disclosures are the records of the accounting of disclosures, one per
+	// view the run read.
+	Disclosures []Disclosure
+}
+
+// Disclosure is the record of the members one run disclosed through one
+// view.
+type Disclosure struct {
+	View    string
+	Members int64
+	// FromKeys is true when the members came from the member key column
+	// of the rows the run wrote, false when they were read again from the
+	// view's member-id view (memberkeys.go).
+	FromKeys bool
 }
 
 // permanentError marks failures that another attempt cannot fix.
@@ -267,7 +281,7 @@ func (r *Runner) attempt(ctx context.Context, q *store.Queries, conn *pgxpool.Co
 		return nil, fmt.Errorf("refresh pseudonyms of %s: %w", feed.PartnerSlug, err)
 	}
 
-	snap, err := openSnapshot(ctx, conn, feed, run)
+	snap, err := openSnapshot(ctx, conn, feed, run, pl.disclosureViews)
 	if err != nil {
 		return nil, err
 	}
@@ -436,9 +450,11 @@ func (r *Runner) deliver(ctx context.Context, snap *snapshot, feed store.FeedByI
 	// Right after the COPYs, in their snapshot, so the record lists exactly
 	// the members whose rows the files hold, and commits with them.
 	for _, view := range pl.disclosureViews {
-		if err := recordDisclosures(ctx, snap, runID, feed.PartnerSlug, view); err != nil {
+		d, err := recordDisclosures(ctx, snap, runID, feed.PartnerSlug, view, written)
+		if err != nil {
 			return nil, err
 		}
+		res.Disclosures = append(res.Disclosures, d)
 	}
 
 	data := make([]File, 0, len(written))

@@ -684,6 +684,11 @@ func TestDisclosuresMatchDeliveredFiles(t *testing.T) {
 		for _, record := range decryptCSV(t, b, res.FileName)[1:] {
 			members[record[0]] = true
 		}
+		// The view has the member id, so the run takes the members from
+		// the rows it wrote.
+		if want := []extract.Disclosure{{View: "claims", Members: int64(len(members)), FromKeys: true}}; !slices.Equal(res.Disclosures, want) {
+			t.Errorf("run %d disclosures = %+v, want %+v", res.RunID, res.Disclosures, want)
+		}
 		for m := range members {
 			inFiles[m] = append(inFiles[m], res.RunID)
 		}
@@ -711,6 +716,74 @@ func TestDisclosuresMatchDeliveredFiles(t *testing.T) {
 		rows.Close()
 		if !slices.Equal(got, inFiles[m]) {
 			t.Errorf("disclosures of member %s list runs %v; its data is in the files of runs %v", m, got, inFiles[m])
+		}
+	}
+}
+
+// TestDisclosuresFromPseudonymsAndWithoutKey records the disclosures of a
+// view whose member key is the partner's pseudonym, and of one with no
+// member key, which the run reads again from the member-id view.
+func TestDisclosuresFromPseudonymsAndWithoutKey(t *testing.T) {
+	t.Parallel()
+	b := setupLocal(t)
+	ctx := context.Background()
+	for name, spec := range map[string]string{
+		"keyed":   `{"dataset": "pharmacy_claims", "columns": ["fill_date", {"column": "member_id", "as": "member_key", "transform": "pseudonym"}]}`,
+		"keyless": `{"dataset": "pharmacy_claims", "columns": ["fill_date", "ndc"]}`,
+	} {
+		if _, err := partner.DefineView(ctx, b.db.Pool, "acme", name, []byte(spec)); err != nil {
+			t.Fatal(err)
+		}
+		b.defineFeed(t, name, name, `{"compression": "zstd"}`)
+	}
+	// Only memberA has a consent in force (setupLocal).
+	want := []string{memberA}
+
+	keyed := b.run(t, "keyed")
+	pseudonyms := map[string]bool{}
+	for _, record := range decryptCSV(t, b, keyed.FileName)[1:] {
+		pseudonyms[record[1]] = true
+	}
+	var inFile []string
+	for p := range pseudonyms {
+		var m string
+		if err := b.db.Pool.QueryRow(ctx, "SELECT member_id::text FROM axtract.member_pseudonym WHERE pseudonym = $1::uuid", p).Scan(&m); err != nil {
+			t.Fatalf("pseudonym %s in the file: %v", p, err)
+		}
+		inFile = append(inFile, m)
+	}
+	if !slices.Equal(inFile, want) {
+		t.Fatalf("keyed file holds members %v, want %v", inFile, want)
+	}
+	keyless := b.run(t, "keyless")
+
+	for _, c := range []struct {
+		res      *extract.Result
+		view     string
+		fromKeys bool
+	}{{keyed, "keyed", true}, {keyless, "keyless", false}} {
+		if w := []extract.Disclosure{{View: c.view, Members: 1, FromKeys: c.fromKeys}}; !slices.Equal(c.res.Disclosures, w) {
+			t.Errorf("disclosures of %s = %+v, want %+v", c.view, c.res.Disclosures, w)
+		}
+		var got []string
+		rows, err := b.db.Pool.Query(ctx, `SELECT m FROM unnest($1::uuid[]) AS m
+			WHERE EXISTS (SELECT FROM axtract.disclosures_of_member(m) d WHERE d.run_id = $2) ORDER BY m`,
+			[]string{memberA, memberB, memberC}, c.res.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var m string
+			if err := rows.Scan(&m); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, m)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("run of %s disclosed %v, want %v", c.view, got, want)
 		}
 	}
 }

@@ -53,6 +53,9 @@ type snapshot struct {
 	window *Window
 	// startedAt is when the transaction, and so its snapshot, began.
 	startedAt time.Time
+	// memberKeys are the member key columns of the views the run reads,
+	// for those that have one (memberkeys.go).
+	memberKeys map[string]memberKey
 }
 
 // copySQL returns the COPY statement that reads the run's rows of view, a
@@ -83,7 +86,7 @@ func (s *snapshot) sortedCopySQL(view string, csv bool, orderBy string) string {
 // disclosed is written in it, from the same snapshot as the files. The
 // COPY still cannot write: it runs as the partner's role, which has no
 // write, CREATE or TEMP privilege anywhere.
-func openSnapshot(ctx context.Context, conn *pgxpool.Conn, feed store.FeedByIDRow, run store.AxtractRun) (*snapshot, error) {
+func openSnapshot(ctx context.Context, conn *pgxpool.Conn, feed store.FeedByIDRow, run store.AxtractRun, views []string) (*snapshot, error) {
 	// Rows of transactions still open now may commit later with watermark
 	// values below the newest in this snapshot, so the window stops short of
 	// them.
@@ -103,7 +106,7 @@ func openSnapshot(ctx context.Context, conn *pgxpool.Conn, feed store.FeedByIDRo
 	if err != nil {
 		return nil, fmt.Errorf("begin extract transaction: %w", err)
 	}
-	snap, err := prepareSnapshot(ctx, tx, feed, run, openSince)
+	snap, err := prepareSnapshot(ctx, tx, feed, run, openSince, views)
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, err
@@ -111,13 +114,21 @@ func openSnapshot(ctx context.Context, conn *pgxpool.Conn, feed store.FeedByIDRo
 	return snap, nil
 }
 
-func prepareSnapshot(ctx context.Context, tx pgx.Tx, feed store.FeedByIDRow, run store.AxtractRun, openSince *time.Time) (*snapshot, error) {
+func prepareSnapshot(ctx context.Context, tx pgx.Tx, feed store.FeedByIDRow, run store.AxtractRun, openSince *time.Time,
+	views []string) (*snapshot, error) {
 	var roleName string
 	if err := tx.QueryRow(ctx, "SELECT axtract.partner_role($1)", feed.PartnerSlug).Scan(&roleName); err != nil {
 		return nil, fmt.Errorf("look up role of partner %s: %w", feed.PartnerSlug, err)
 	}
 	role := pgx.Identifier{roleName}
 	snap := &snapshot{tx: tx, view: pgx.Identifier{"partner_" + feed.PartnerSlug, feed.ViewName}.Sanitize()}
+	// In the snapshot, so the key columns are those of the views the COPY
+	// reads.
+	keys, err := readMemberKeys(ctx, tx, feed.PartnerSlug, views)
+	if err != nil {
+		return nil, err
+	}
+	snap.memberKeys = keys
 
 	// Same settings for every worker, so values print the same whatever the
 	// server's defaults are. The planner hashes the consent subplans of the
@@ -141,7 +152,7 @@ func prepareSnapshot(ctx context.Context, tx pgx.Tx, feed store.FeedByIDRow, run
 			return nil, fmt.Errorf("prepare extract session (%s): %w", stmt, err)
 		}
 	}
-	err := tx.QueryRow(ctx, "SELECT pg_get_viewdef($1::regclass, true), now()", snap.view).Scan(&snap.viewSQL, &snap.startedAt)
+	err = tx.QueryRow(ctx, "SELECT pg_get_viewdef($1::regclass, true), now()", snap.view).Scan(&snap.viewSQL, &snap.startedAt)
 	if err != nil {
 		return nil, classifySQL(fmt.Errorf("read definition of view %s: %w", snap.view, err))
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +26,10 @@ import (
 type writtenPart struct {
 	upload deliver.Upload
 	file   File
+	// view is the view the part read, and keys its member keys when the
+	// view has a member key column.
+	view string
+	keys *keyCollector
 }
 
 // writePart streams one part's view through its format and pipeline into
@@ -44,7 +49,7 @@ func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Des
 
 	view := pgx.Identifier{"partner_" + slug, part.view}.Sanitize()
 	stop := r.reportProgress(runID, pipe, start)
-	rows, counts, err := copyPart(ctx, snap, view, part, pipe, info)
+	rows, counts, keys, err := copyPart(ctx, snap, view, part, pipe, info)
 	stop()
 	if err == nil && part.gate != nil {
 		// The file still has its temporary name, so a run that fails or is
@@ -68,43 +73,53 @@ func (r *Runner) writePart(ctx context.Context, snap *snapshot, dest deliver.Des
 		r.logger().Warn("format writer reported counts", "run_id", runID, "file", part.name, "counts", counts)
 		res.Warnings = append(res.Warnings, warnings...)
 	}
-	return writtenPart{upload: upload, file: File{Name: part.name, Kind: FileData, Part: part.part, Rows: rows,
-		Bytes: pipe.OutputBytes(), SHA256: pipe.SHA256(), counts: counts}}, nil
+	return writtenPart{upload: upload, view: part.view, keys: keys, file: File{Name: part.name, Kind: FileData, Part: part.part,
+		Rows: rows, Bytes: pipe.OutputBytes(), SHA256: pipe.SHA256(), counts: counts}}, nil
 }
 
 // copyPart runs the COPY of one part into pipe and returns the rows it
-// read and the writer's counts. The csv format takes PostgreSQL's own CSV
-// output, which needs no decoding, unless quality rules read its columns.
-// Every other format reads COPY's text format through a Decoder into its
-// Writer, under a quality Checker when the part is checked.
+// read, the writer's counts and, when the view has a member key column,
+// the collected member keys. The csv format takes PostgreSQL's own CSV
+// output, which needs no decoding, unless quality rules read its columns
+// or the member keys are collected. Every other format reads COPY's text
+// format through a Decoder into its Writer, under a quality Checker when
+// the part is checked.
 func copyPart(ctx context.Context, snap *snapshot, view string, part plannedPart, pipe io.Writer,
-	info format.Info) (int64, map[string]int64, error) {
+	info format.Info) (int64, map[string]int64, *keyCollector, error) {
 	conn := snap.tx.Conn().PgConn()
-	if part.format.Kind() == "csv" && !part.gate.needsRows() {
+	key, collect := snap.memberKeys[part.view]
+	if part.format.Kind() == "csv" && !part.gate.needsRows() && !collect {
 		tag, err := conn.CopyTo(ctx, pipe, snap.copySQL(view, true))
 		if err != nil {
-			return 0, nil, classifySQL(fmt.Errorf("copy view %s: %w", view, err))
+			return 0, nil, nil, classifySQL(fmt.Errorf("copy view %s: %w", view, err))
 		}
 		if part.gate != nil {
 			if err := part.gate.countRows(tag.RowsAffected()); err != nil {
-				return 0, nil, err
+				return 0, nil, nil, err
 			}
 		}
-		return tag.RowsAffected(), nil, nil
+		return tag.RowsAffected(), nil, nil, nil
 	}
 
 	cols, err := format.ColumnsOf(ctx, snap.tx, view)
 	if err != nil {
-		return 0, nil, classifySQL(fmt.Errorf("read columns of view %s: %w", view, err))
+		return 0, nil, nil, classifySQL(fmt.Errorf("read columns of view %s: %w", view, err))
 	}
 	out := &sink{w: pipe}
 	w, err := part.format.NewWriter(out, cols, info)
 	if err != nil {
-		return 0, nil, permanent(fmt.Errorf("start %s file %s: %w", part.format.Kind(), part.name, err))
+		return 0, nil, nil, permanent(fmt.Errorf("start %s file %s: %w", part.format.Kind(), part.name, err))
 	}
 	if part.gate != nil {
 		if w, err = part.gate.wrap(w, cols); err != nil {
-			return 0, nil, fmt.Errorf("check view %s: %w", view, err)
+			return 0, nil, nil, fmt.Errorf("check view %s: %w", view, err)
+		}
+	}
+	var keys *keyCollector
+	if collect {
+		if i := slices.IndexFunc(cols, func(c format.Column) bool { return c.Name == key.column }); i >= 0 {
+			keys = newKeyCollector(w, i, key.kind, maxMemberKeys)
+			w = keys
 		}
 	}
 	dec := format.NewDecoder(w, len(cols))
@@ -116,13 +131,13 @@ func copyPart(ctx context.Context, snap *snapshot, view string, part plannedPart
 		err = w.Close()
 	}
 	if err != nil {
-		return 0, nil, classifyWrite(ctx, fmt.Errorf("write view %s as %s: %w", view, part.format.Kind(), err), out)
+		return 0, nil, nil, classifyWrite(ctx, fmt.Errorf("write view %s as %s: %w", view, part.format.Kind(), err), out)
 	}
 	var counts map[string]int64
 	if c, ok := w.(format.Counter); ok {
 		counts = c.Counts()
 	}
-	return tag.RowsAffected(), counts, nil
+	return tag.RowsAffected(), counts, keys, nil
 }
 
 // sink records whether the pipeline failed, so that an error of the
@@ -175,19 +190,25 @@ func countWarnings(part plannedPart, counts map[string]int64) []string {
 }
 
 // recordDisclosures records the members whose rows the run read from view,
-// in the extract's transaction.
-func recordDisclosures(ctx context.Context, snap *snapshot, runID int64, slug, view string) error {
+// in the extract's transaction: from the member keys a part of that view
+// collected when one has them all, else from the view's member-id view.
+func recordDisclosures(ctx context.Context, snap *snapshot, runID int64, slug, view string, written []writtenPart) (Disclosure, error) {
+	d := Disclosure{View: view}
 	var err error
+	for _, w := range written {
+		if w.view == view && w.keys.complete() {
+			d.FromKeys = true
+			d.Members, err = privacy.RecordDisclosureKeys(ctx, snap.tx, runID, slug, view, w.keys.kind, w.keys.list())
+			return d, classifySQL(err)
+		}
+	}
 	if snap.window != nil {
-		w := privacy.Window{Column: snap.window.Column, From: snap.window.From, To: snap.window.To}
-		_, err = privacy.RecordWindowDisclosures(ctx, snap.tx, runID, slug, view, w)
+		win := privacy.Window{Column: snap.window.Column, From: snap.window.From, To: snap.window.To}
+		d.Members, err = privacy.RecordWindowDisclosures(ctx, snap.tx, runID, slug, view, win)
 	} else {
-		_, err = privacy.RecordDisclosures(ctx, snap.tx, runID, slug, view)
+		d.Members, err = privacy.RecordDisclosures(ctx, snap.tx, runID, slug, view)
 	}
-	if err != nil {
-		return classifySQL(err)
-	}
-	return nil
+	return d, classifySQL(err)
 }
 
 // stageFile writes a small file held in memory, as it is, under its

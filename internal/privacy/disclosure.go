@@ -60,6 +60,26 @@ func RecordWindowDisclosures(ctx context.Context, tx pgx.Tx, runID int64, partne
 	return record(ctx, tx, runID, partnerSlug, viewName, &w)
 }
 
+// RecordDisclosureKeys records which members run runID disclosed through
+// view viewName of partner partnerSlug from the member keys that the
+// extract read from the rows it delivered. keys are the distinct values of
+// the view's member key column, and kind is member_id or pseudonym, as
+// axtract.view_member_key returns them. A key that names no member fails
+// the call, and the transaction must then roll back. tx is the run's
+// extract transaction, as for RecordDisclosures.
+func RecordDisclosureKeys(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName, kind string, keys [][16]byte) (int64, error) {
+	n, err := asLoginRole(ctx, tx, func() (int64, error) {
+		var n int64
+		err := tx.QueryRow(ctx, "SELECT axtract.disclosure_record_keys($1, $2, $3, $4, $5::uuid[])",
+			runID, partnerSlug, viewName, kind, keys).Scan(&n)
+		return n, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record disclosures of run %d (view %s.%s): %w", runID, partnerSlug, viewName, err)
+	}
+	return n, nil
+}
+
 func record(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName string, w *Window) (int64, error) {
 	n, err := recordAs(ctx, tx, runID, partnerSlug, viewName, w)
 	if err != nil {
@@ -69,6 +89,24 @@ func record(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName s
 }
 
 func recordAs(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName string, w *Window) (int64, error) {
+	var window []byte
+	if w != nil {
+		var err error
+		if window, err = json.Marshal(w); err != nil {
+			return 0, err
+		}
+	}
+	return asLoginRole(ctx, tx, func() (int64, error) {
+		var n int64
+		err := tx.QueryRow(ctx, "SELECT axtract.disclosure_record($1, $2, $3, $4::jsonb)", runID, partnerSlug, viewName, window).Scan(&n)
+		return n, err
+	})
+}
+
+// asLoginRole runs record in tx as the session's login role and then
+// restores the role tx had, which may be a partner's (SET LOCAL ROLE). It
+// fails with ErrReadOnly when tx is read-only.
+func asLoginRole(ctx context.Context, tx pgx.Tx, record func() (int64, error)) (int64, error) {
 	var readOnly, role string
 	err := tx.QueryRow(ctx, "SELECT current_setting('transaction_read_only'), current_user").Scan(&readOnly, &role)
 	if err != nil {
@@ -77,18 +115,10 @@ func recordAs(ctx context.Context, tx pgx.Tx, runID int64, partnerSlug, viewName
 	if readOnly == "on" {
 		return 0, fmt.Errorf("%w; begin it READ WRITE (the partner role has no write privilege, so its COPY still cannot write)", ErrReadOnly)
 	}
-
-	var window []byte
-	if w != nil {
-		if window, err = json.Marshal(w); err != nil {
-			return 0, err
-		}
-	}
 	if _, err := tx.Exec(ctx, "SET LOCAL ROLE NONE"); err != nil {
 		return 0, fmt.Errorf("reset role: %w", err)
 	}
-	var n int64
-	err = tx.QueryRow(ctx, "SELECT axtract.disclosure_record($1, $2, $3, $4::jsonb)", runID, partnerSlug, viewName, window).Scan(&n)
+	n, err := record()
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -272,6 +273,56 @@ func TestRecordDisclosuresNeedsReadWrite(t *testing.T) {
 	}
 }
 
+func TestMemberKeysOfViews(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	insertMembers(t, db, member{id: memberID(1), first: "A", last: "B", birth: "1980-01-01", zip: "02155"})
+	createPartner(t, db, "acme", "operations")
+	for name, spec := range map[string]string{
+		"plain":  `{"dataset": "members", "columns": ["first_name", {"column": "member_id", "as": "who"}]}`,
+		"both":   `{"dataset": "members", "columns": [{"column": "member_id", "as": "key", "transform": "pseudonym"}, "member_id"]}`,
+		"pseudo": `{"dataset": "members", "columns": [{"column": "member_id", "as": "key", "transform": "pseudonym"}, "gender"]}`,
+		"none":   `{"dataset": "members", "columns": ["gender"]}`,
+	} {
+		defineView(t, db, "acme", name, spec)
+	}
+	for view, want := range map[string]string{"plain": "who member_id", "both": "member_id member_id", "pseudo": "key pseudonym", "none": ""} {
+		got, err := collectText(ctx, db.Pool, "SELECT column_name || ' ' || kind FROM axtract.view_member_key('acme', $1)", view)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, "") != want {
+			t.Errorf("member key of view %s = %q, want %q", view, got, want)
+		}
+	}
+
+	// A key that names no member, or a kind the function does not know,
+	// records nothing.
+	newDisclosureFeed(t, db, "acme", "plain")
+	run := newRun(t, db, "acme-plain")
+	for _, c := range []struct{ kind, key, state string }{
+		{"member_id", memberID(99), "23503"},
+		{"pseudonym", memberID(1), "23503"},
+		{"name", memberID(1), "22023"},
+	} {
+		_, err := db.Pool.Exec(ctx, "SELECT axtract.disclosure_record_keys($1, 'acme', 'plain', $2, ARRAY[$3::uuid])", run, c.kind, c.key)
+		requireSQLState(t, err, c.state, c.kind+" key "+c.key)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM axtract.disclosure"); n != 0 {
+		t.Errorf("%d disclosures recorded by failed calls, want 0", n)
+	}
+	n, err := func() (int64, error) {
+		var n int64
+		err := db.Pool.QueryRow(ctx, "SELECT axtract.disclosure_record_keys($1, 'acme', 'plain', 'member_id', ARRAY[$2::uuid])",
+			run, memberID(1)).Scan(&n)
+		return n, err
+	}()
+	if err != nil || n != 1 {
+		t.Errorf("record of a member key = %d, %v; want 1 member", n, err)
+	}
+}
+
 func TestPartnerCannotReadDisclosures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -290,6 +341,8 @@ func TestPartnerCannotReadDisclosures(t *testing.T) {
 		"SELECT * FROM axtract.member_number",
 		"SELECT * FROM axtract.disclosures_of_member('" + memberID(1) + "')",
 		"SELECT axtract.disclosure_record(1, 'acme', 'roster')",
+		"SELECT axtract.disclosure_record_keys(1, 'acme', 'roster', 'member_id', ARRAY['" + memberID(1) + "'::uuid])",
+		"SELECT * FROM axtract.view_member_key('acme', 'roster')",
 	} {
 		_, err := conn.Exec(ctx, sql)
 		requireSQLState(t, err, "42501", sql)
