@@ -44,7 +44,7 @@ if [[ " $phases " == *" go "* ]]; then
   fi
   go_bench ./internal/deliver/sftp/ 'BenchmarkSFTPUpload$' 2x
   go_bench ./internal/pullapi/ 'BenchmarkDownloadOverTLS$' 10x
-  go_bench ./graph/ 'BenchmarkDashboard$|BenchmarkViewPreview$' 2000x
+  go_bench ./graph/ 'BenchmarkDashboard$|BenchmarkViewPreview$|BenchmarkViewPreviewDistinct$' 2000x
   [[ " $phases " == *" feeds "* ]] || exit 0
 fi
 
