@@ -888,6 +888,30 @@ BEGIN
     SELECT 'warning'::text, current_user::text, 'parameter pgaudit.log',
            'cannot be set by this role, so pgaudit does not log partner statements'::text
     WHERE axtract.pgaudit_loaded() AND NOT has_parameter_privilege('pgaudit.log', 'SET');
+
+    -- pg_hba.conf rules that let partner logins into this database without
+    -- a password. Only superusers read pg_hba_file_rules unless granted.
+    IF NOT EXISTS (SELECT FROM axtract.access_subjects() s WHERE s.kind = 'login') THEN
+        RETURN;
+    END IF;
+    IF NOT (has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT')
+            AND has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE')) THEN
+        RETURN QUERY
+        SELECT 'warning'::text, current_user::text, 'view pg_hba_file_rules'::text,
+               'cannot be read by this role, so the check cannot see whether partner logins need a password; '
+               'grant it SELECT on pg_hba_file_rules and EXECUTE on pg_hba_file_rules(), or check pg_hba.conf by hand'::text;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT 'warning'::text, grp, format('pg_hba.conf line %s', h.line_number),
+           format('lets partner logins connect (%s%s) with %s, %s; use scram-sha-256',
+                  h.type, coalesce(' from ' || h.address, ''), h.auth_method,
+                  CASE h.auth_method WHEN 'trust' THEN 'which checks no password' ELSE 'which sends the password in clear text' END)
+    FROM pg_hba_file_rules h
+    WHERE h.error IS NULL AND h.auth_method IN ('trust', 'password')
+      AND h.database && ARRAY['all', current_database()]::text[]
+      AND h.user_name && (ARRAY['all', '+' || grp]
+                          || ARRAY(SELECT s.role_name FROM axtract.access_subjects() s WHERE s.kind = 'login'))::text[];
 END
 $$;
 

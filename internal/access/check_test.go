@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,4 +169,46 @@ func TestCheckWarnsAboutOtherDatabases(t *testing.T) {
 		}
 	}
 	t.Error("no warning that partner logins may connect to database postgres")
+}
+
+// TestCheckWarnsAboutTrustInHBA compares the check's pg_hba.conf warnings
+// with the server's own rules, whatever they are: one warning per rule that
+// lets every user into every database without a password.
+func TestCheckWarnsAboutTrustInHBA(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+
+	// Before any login exists there is nothing to warn about.
+	for _, f := range checkFindings(t, db) {
+		if strings.HasPrefix(f.Object, "pg_hba.conf") {
+			t.Errorf("warning without partner logins: %s", f)
+		}
+	}
+
+	createLogin(t, db, "analyst", nil)
+	var lines []string
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT 'pg_hba.conf line ' || line_number FROM pg_hba_file_rules
+			WHERE error IS NULL AND auth_method = 'trust' AND database = '{all}' AND user_name = '{all}' ORDER BY line_number`)
+		if err != nil {
+			return err
+		}
+		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Skipf("the test role cannot read pg_hba_file_rules: %v", err)
+	}
+	var warned []string
+	for _, f := range checkFindings(t, db) {
+		if strings.HasPrefix(f.Object, "pg_hba.conf") && strings.Contains(f.Problem, "trust, which checks no password") {
+			warned = append(warned, f.Object)
+		}
+	}
+	for _, line := range lines {
+		if !slices.Contains(warned, line) {
+			t.Errorf("no warning about %s, a trust rule for all users, in %v", line, warned)
+		}
+	}
 }
