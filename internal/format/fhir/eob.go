@@ -372,7 +372,7 @@ func (w *writer) flushEOB() error {
 
 // diagnoses writes the claim's diagnosis codes in their order.
 func (w *writer) diagnoses() {
-	system := w.codeSystem(eobDiagnosisSystem, systemICD10CM)
+	var system string
 	l := &w.l
 	n := 0
 	for i := range 8 {
@@ -381,6 +381,9 @@ func (w *writer) diagnoses() {
 			continue
 		}
 		if n == 0 {
+			// Looked up at the first code, so a claim without diagnoses
+			// does not count as one whose system was assumed.
+			system = w.codeSystem(eobDiagnosisSystem, systemICD10CM)
 			l.openArray("diagnosis")
 		}
 		n++

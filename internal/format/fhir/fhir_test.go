@@ -650,3 +650,33 @@ func TestClaimsPartSortedByClaim(t *testing.T) {
 		}
 	}
 }
+
+// TestAssumedCodeSystemCounted checks that diagnoses written as ICD-10-CM
+// because the view has no diagnosis_code_system column are counted, so the
+// run warns, and that a view with the column counts none.
+func TestAssumedCodeSystemCounted(t *testing.T) {
+	t.Parallel()
+	withSystem := allTables["ExplanationOfBenefit"]
+	var without table
+	drop := slices.Index(withSystem.cols, "diagnosis_code_system")
+	without.cols = slices.Delete(slices.Clone(withSystem.cols), drop, drop+1)
+	for _, r := range withSystem.rows {
+		without.rows = append(without.rows, slices.Delete(slices.Clone(r), drop, drop+1))
+	}
+	tables := map[string]table{"Patient": allTables["Patient"]}
+	options := `{"resources": {"Patient": "members", "ExplanationOfBenefit": "claims"}}`
+
+	tables["ExplanationOfBenefit"] = withSystem
+	_, counts := export(t, newFormat(t, options), tables)
+	if n := counts["ExplanationOfBenefit"]["assumed_code_system"]; n != 0 {
+		t.Errorf("with diagnosis_code_system: assumed_code_system = %d, want 0", n)
+	}
+
+	// Of the claims written, c1 has diagnoses and c2 none; c3's patient is
+	// not in the Patient file, so c3 is left out.
+	tables["ExplanationOfBenefit"] = without
+	_, counts = export(t, newFormat(t, options), tables)
+	if n := counts["ExplanationOfBenefit"]["assumed_code_system"]; n != 1 {
+		t.Errorf("without diagnosis_code_system: assumed_code_system = %d, want 1, for claim c1", n)
+	}
+}

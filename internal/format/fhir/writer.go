@@ -69,6 +69,9 @@ type writer struct {
 
 	skipped        int64
 	unknownSystems int64
+	// assumedSystems counts codes written in the resource's default
+	// system because the row gave none.
+	assumedSystems int64
 	eob            *eobGroup
 	createdAt      string
 	resources      int64
@@ -215,13 +218,15 @@ func (w *writer) Close() error {
 
 // Counts reports the resources written, which for ExplanationOfBenefit is
 // fewer than the rows because a claim's lines make one resource, the rows
-// left out because their patient was missing, and the codes whose system
-// is unknown.
+// left out because their patient was missing, the codes whose system is
+// unknown, and the codes written in the default system because the row
+// named none.
 func (w *writer) Counts() map[string]int64 {
 	return map[string]int64{
 		"resources":           w.resources,
 		"unresolved_patient":  w.skipped,
 		"unknown_code_system": w.unknownSystems,
+		"assumed_code_system": w.assumedSystems,
 	}
 }
 
@@ -350,6 +355,12 @@ func (w *writer) coding(system string, code, display []byte) {
 func (w *writer) codeSystem(f int, fallback string) string {
 	v := w.get(f)
 	if v == nil {
+		// The view has no system column, or the row none: the code is
+		// written in the resource's usual system, which may be wrong for
+		// codes of another, so the run reports how often.
+		if fallback != "" {
+			w.assumedSystems++
+		}
 		return fallback
 	}
 	uri, ok := systemURI(v)
