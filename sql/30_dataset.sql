@@ -428,6 +428,7 @@ FROM (VALUES
     ('enrollment',      14, 'state',                 'm', 'member',          'state',                 'text',        'State'),
     ('enrollment',      15, 'zip',                   'm', 'member',          'zip',                   'text',        'ZIP code'),
     ('enrollment',      16, 'loaded_at',             'e', 'enrollment',      'loaded_at',             'timestamptz', 'When the span was loaded'),
+    ('enrollment',      17, 'enrollment_id',         'e', 'enrollment',      'enrollment_id',         'uuid',        'Coverage span record id'),
 
     ('conditions',       1, 'condition_id',          'd', 'condition',       'condition_id',          'uuid',        'Condition record id'),
     ('conditions',       2, 'member_id',             'd', 'condition',       'member_id',             'uuid',        'Member id'),

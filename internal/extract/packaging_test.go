@@ -788,6 +788,54 @@ func TestDisclosuresFromPseudonymsAndWithoutKey(t *testing.T) {
 	}
 }
 
+// TestCoverageIDsStableAcrossRuns runs a FHIR feed whose Coverage view
+// selects enrollment_id twice, and checks that each span keeps its id.
+func TestCoverageIDsStableAcrossRuns(t *testing.T) {
+	t.Parallel()
+	b := setupLocal(t)
+	ctx := context.Background()
+	spec := `{"dataset": "enrollment", "columns": ["enrollment_id", "member_id", "subscriber_id", "payer_id", "plan_name", "relationship", "start_date", "end_date"]}`
+	if _, err := partner.DefineView(ctx, b.db.Pool, "acme", "spans", []byte(spec)); err != nil {
+		t.Fatal(err)
+	}
+	b.defineFeed(t, "spans-fhir", "patients", `{"format": "fhir", "format_options": {"resources": {"Patient": "patients", "Coverage": "spans"}},
+		"encrypt": false, "compression": "none", "file_name": "{feed}_{run}_{part}.ndjson", "manifest": false}`)
+	coverageIDs := func() []string {
+		t.Helper()
+		res := b.run(t, "spans-fhir")
+		var ids []string
+		for _, f := range dataFiles(res) {
+			if f.Part != "Coverage" {
+				continue
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(string(b.read(t, f.Name)), "\n"), "\n") {
+				var r struct{ ID string }
+				if err := json.Unmarshal([]byte(line), &r); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, r.ID)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	first, second := coverageIDs(), coverageIDs()
+	if len(first) == 0 || !slices.Equal(first, second) {
+		t.Errorf("Coverage ids of two runs: %v and %v, want the same", first, second)
+	}
+	var spans []string
+	rows, err := b.db.Pool.Query(ctx, `SELECT enrollment_id::text FROM mart.enrollment WHERE member_id = $1 ORDER BY 1`, memberA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spans, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(first, spans) {
+		t.Errorf("Coverage ids %v, want the enrollment ids %v of the consented member", first, spans)
+	}
+}
+
 func decryptCSV(t *testing.T, b *localBundle, name string) [][]string {
 	t.Helper()
 	out := filepath.Join(b.gpg.Dir, "out.zst")
