@@ -55,9 +55,9 @@ func readMemberKeys(ctx context.Context, tx pgx.Tx, slug string, views []string)
 }
 
 // keyCollector passes rows on to a format.Writer and collects the distinct
-// values of one column, the view's member key. It gives up, and keeps no
-// keys, at the first row whose key is NULL or not a UUID, or once it holds
-// more than limit.
+// values of one column, the view's member key, of the rows the writer kept
+// (format.Skipper). It gives up, and keeps no keys, at the first row whose
+// key is NULL or not a UUID, or once it holds more than limit.
 type keyCollector struct {
 	next   format.Writer
 	index  int
@@ -72,16 +72,26 @@ func newKeyCollector(next format.Writer, index int, kind string, limit int) *key
 }
 
 func (c *keyCollector) WriteRow(fields [][]byte) error {
-	if !c.failed {
-		id, ok := parseUUID(fields[c.index])
-		if ok {
-			c.keys[id] = struct{}{}
-		}
-		if !ok || len(c.keys) > c.limit {
-			c.failed, c.keys = true, nil
-		}
+	if err := c.next.WriteRow(fields); err != nil {
+		return err
 	}
-	return c.next.WriteRow(fields)
+	// A row the writer left out discloses nothing.
+	if c.failed || c.skipped() {
+		return nil
+	}
+	id, ok := parseUUID(fields[c.index])
+	if ok {
+		c.keys[id] = struct{}{}
+	}
+	if !ok || len(c.keys) > c.limit {
+		c.failed, c.keys = true, nil
+	}
+	return nil
+}
+
+func (c *keyCollector) skipped() bool {
+	s, ok := c.next.(format.Skipper)
+	return ok && s.RowSkipped()
 }
 
 func (c *keyCollector) Close() error { return c.next.Close() }

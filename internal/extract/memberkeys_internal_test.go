@@ -5,11 +5,20 @@ import (
 	"testing"
 )
 
-// rowsWriter counts the rows it receives.
-type rowsWriter struct{ rows int }
+// rowsWriter counts the rows it receives, and leaves out the rows whose
+// first field is "skip" (format.Skipper).
+type rowsWriter struct {
+	rows    int
+	skipped bool
+}
 
-func (w *rowsWriter) WriteRow([][]byte) error { w.rows++; return nil }
-func (w *rowsWriter) Close() error            { return nil }
+func (w *rowsWriter) WriteRow(fields [][]byte) error {
+	w.rows++
+	w.skipped = len(fields) > 0 && string(fields[0]) == "skip"
+	return nil
+}
+func (w *rowsWriter) Close() error     { return nil }
+func (w *rowsWriter) RowSkipped() bool { return w.skipped }
 
 func TestKeyCollector(t *testing.T) {
 	const a, b = "0b6c3f1e-2d4a-4c8b-9e7f-1a2b3c4d5e6f", "00000000-0000-4000-8000-000000000002"
@@ -44,6 +53,18 @@ func TestKeyCollector(t *testing.T) {
 		if c.complete && len(k.list()) != c.distinct {
 			t.Errorf("%s: %d keys, want %d", c.name, len(k.list()), c.distinct)
 		}
+	}
+
+	// A row the writer leaves out adds no key.
+	skipping := newKeyCollector(&rowsWriter{}, 1, "member_id", 10)
+	for _, r := range [][][]byte{{[]byte("skip"), []byte(a)}, {[]byte("x"), []byte(b)}} {
+		if err := skipping.WriteRow(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idB, _ := parseUUID([]byte(b))
+	if got := skipping.list(); !skipping.complete() || !slices.Equal(got, [][16]byte{idB}) {
+		t.Errorf("keys with a skipped row = %x, want only %x", got, idB)
 	}
 
 	var none *keyCollector

@@ -836,6 +836,45 @@ func TestCoverageIDsStableAcrossRuns(t *testing.T) {
 	}
 }
 
+// TestFHIRDisclosuresLeaveOutSkippedRows runs a FHIR feed whose
+// MedicationDispense view has a member the Patient view leaves out. The
+// writer drops that member's resources, and the accounting must not list
+// the member.
+func TestFHIRDisclosuresLeaveOutSkippedRows(t *testing.T) {
+	t.Parallel()
+	b := setupLocal(t)
+	ctx := context.Background()
+	if _, err := partner.GrantConsent(ctx, b.db.Pool, "acme", memberC, time.Now().UTC().AddDate(0, 0, -1), nil, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for name, spec := range map[string]string{
+		"ann":   `{"dataset": "members", "columns": ["member_id", "first_name", "last_name", "birth_date", "gender"], "filters": [{"column": "first_name", "op": "=", "value": "Ann"}]}`,
+		"fills": `{"dataset": "pharmacy_claims", "columns": ["pharmacy_claim_id", "member_id", "fill_date", "ndc", "drug_name", "quantity"]}`,
+	} {
+		if _, err := partner.DefineView(ctx, b.db.Pool, "acme", name, []byte(spec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.defineFeed(t, "fills-fhir", "ann", `{"format": "fhir", "format_options": {"resources": {"Patient": "ann", "MedicationDispense": "fills"}},
+		"encrypt": false, "compression": "none", "file_name": "{feed}_{run}_{part}.ndjson", "manifest": false}`)
+	res := b.run(t, "fills-fhir")
+
+	// memberC's fills are read and left out, so only memberA is disclosed,
+	// through both views.
+	want := []extract.Disclosure{{View: "ann", Members: 1, FromKeys: true}, {View: "fills", Members: 1, FromKeys: true}}
+	if !slices.Equal(res.Disclosures, want) {
+		t.Errorf("disclosures = %+v, want %+v", res.Disclosures, want)
+	}
+	var disclosedC bool
+	err := b.db.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT FROM axtract.disclosures_of_member($1) WHERE run_id = $2)", memberC, res.RunID).Scan(&disclosedC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if disclosedC {
+		t.Errorf("run %d lists member %s, whose resources the files leave out", res.RunID, memberC)
+	}
+}
+
 func decryptCSV(t *testing.T, b *localBundle, name string) [][]string {
 	t.Helper()
 	out := filepath.Join(b.gpg.Dir, "out.zst")

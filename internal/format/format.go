@@ -71,6 +71,15 @@ type Writer interface {
 	Close() error
 }
 
+// Skipper is implemented by writers that may leave a row out of the file,
+// as the FHIR writers leave out a resource whose patient is not in the
+// Patient file. RowSkipped reports whether the row of the last WriteRow
+// that returned nil was left out. Callers that account for what a file
+// holds, such as the accounting of disclosures, ask it after each row.
+type Skipper interface {
+	RowSkipped() bool
+}
+
 // Counter is implemented by writers that count events a run should report,
 // such as values a fixed-width layout truncated. Keys are short snake_case
 // names; values are counts, never member data.

@@ -124,6 +124,13 @@ func (c *Checker) WriteRow(fields [][]byte) error {
 	return nil
 }
 
+// RowSkipped passes on format.Skipper of the wrapped Writer, so callers
+// behind the Checker learn which rows the file left out.
+func (c *Checker) RowSkipped() bool {
+	s, ok := c.w.(format.Skipper)
+	return ok && s.RowSkipped()
+}
+
 // track adds one value of a unique column to its set.
 func (c *Checker) track(u *uniqueColumn, value []byte) {
 	if int64(len(u.hashes.values)) >= u.limit {

@@ -68,6 +68,7 @@ type writer struct {
 	closed   bool
 
 	skipped        int64
+	lastSkipped    bool
 	unknownSystems int64
 	// assumedSystems counts codes written in the resource's default
 	// system because the row gave none.
@@ -178,6 +179,7 @@ func (w *writer) WriteRow(fields [][]byte) error {
 	}
 	w.fields = fields
 	w.row++
+	w.lastSkipped = false
 
 	key := w.get(w.spec.member)
 	if key == nil {
@@ -192,10 +194,15 @@ func (w *writer) WriteRow(fields [][]byte) error {
 				`or set "unresolved": "skip"`, w.part.resource, w.row)
 		}
 		w.skipped++
+		w.lastSkipped = true
 		return nil
 	}
 	return w.spec.write(w)
 }
+
+// RowSkipped reports whether the last row was left out because its
+// patient is not in the Patient file (format.Skipper).
+func (w *writer) RowSkipped() bool { return w.lastSkipped }
 
 // Close writes what a resource still holds and flushes the file.
 func (w *writer) Close() error {
