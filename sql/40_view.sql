@@ -14,7 +14,10 @@
 -- rule of the partner's purpose of use, and the view's profile, before any
 -- SQL exists. The result is a security_barrier view owned by the partner's
 -- view-owner role, which gets column grants on exactly the mart columns
--- that its views read and that pass the same rules.
+-- that its views read and that pass the same rules. The view reads the
+-- compiled SELECT behind an OFFSET 0 fence (axtract.partner_view_query), so
+-- a partner's own conditions run only on rows the consent policies let
+-- through.
 --
 -- Transforms are computed in SQL, so a direct connection reads the same
 -- values as a delivered file. The ones that take today's date use the UTC
@@ -619,6 +622,26 @@ BEGIN
 END
 $$;
 
+-- The query of the partner view over compiled SELECT p_compiled: the
+-- compiled rows in a subquery with OFFSET 0, which PostgreSQL does not push
+-- a partner's conditions into. A security_barrier view alone lets leakproof
+-- conditions, such as a comparison of a column with a constant, run on the
+-- mart rows before the consent policies, and EXPLAIN ANALYZE then shows the
+-- partner whether a hidden row matched (how many rows a filter removed,
+-- whether a consent subquery ran). Behind the fence a partner's conditions
+-- see only the rows the policies let through, so a query's plan and timing
+-- depend on visible rows alone. The price is that a partner's conditions
+-- cannot use the mart's indexes: each query of a view reads the whole view.
+CREATE OR REPLACE FUNCTION axtract.partner_view_query(p_compiled text) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT format('SELECT * FROM (%s) AS axtract_view OFFSET 0', p_compiled) $$;
+
+-- Whether partner view p_view reads its rows behind the fence of
+-- axtract.partner_view_query. pg_get_viewdef prints the outer OFFSET last.
+CREATE OR REPLACE FUNCTION axtract.partner_view_fenced(p_view regclass) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$ SELECT pg_get_viewdef(p_view) ~ '\mOFFSET 0;?\s*$' $$;
+
 -- Define (create or replace) a partner view from a spec. Returns the
 -- compiled SELECT.
 CREATE OR REPLACE FUNCTION axtract.view_define(p_slug text, p_name text, p_spec jsonb) RETURNS text
@@ -661,7 +684,8 @@ BEGIN
     IF to_regclass(format('%I.%I', sch, p_name)) IS NOT NULL THEN
         EXECUTE format('DROP VIEW %I.%I', sch, p_name);
     END IF;
-    EXECUTE format('CREATE VIEW %I.%I WITH (security_barrier = true) AS %s', sch, p_name, compiled.compiled_sql);
+    EXECUTE format('CREATE VIEW %I.%I WITH (security_barrier = true) AS %s', sch, p_name,
+        axtract.partner_view_query(compiled.compiled_sql));
     EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', sch, p_name, axtract.partner_owner_role(p_slug));
     EXECUTE format('REVOKE ALL ON %I.%I FROM PUBLIC', sch, p_name);
     EXECUTE format('GRANT SELECT ON %I.%I TO %I', sch, p_name, axtract.partner_role(p_slug));
@@ -677,3 +701,40 @@ BEGIN
     RETURN compiled.compiled_sql;
 END
 $$;
+
+-- Put every partner view that reads its rows without the fence of
+-- axtract.partner_view_query behind it, as views defined before the fence
+-- existed do. CREATE OR REPLACE keeps the view's owner, grants and
+-- version. Fenced views are left alone, because replacing a view locks out
+-- its readers.
+CREATE OR REPLACE FUNCTION axtract.partner_views_fence() RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v record;
+    n integer := 0;
+BEGIN
+    FOR v IN
+        SELECT p.slug, pv.name, pv.compiled_sql, format('%I.%I', axtract.partner_schema(p.slug), pv.name)::regclass AS rel
+        FROM axtract.partner_view pv
+        JOIN axtract.partner p ON p.partner_id = pv.partner_id
+        WHERE to_regclass(format('%I.%I', axtract.partner_schema(p.slug), pv.name)) IS NOT NULL
+        ORDER BY p.slug, pv.name
+    LOOP
+        CONTINUE WHEN axtract.partner_view_fenced(v.rel);
+        BEGIN
+            EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_barrier = true) AS %s', v.rel,
+                axtract.partner_view_query(v.compiled_sql));
+            n := n + 1;
+        EXCEPTION WHEN OTHERS THEN
+            -- The access check reports the view as drift until someone
+            -- defines it again.
+            RAISE WARNING 'could not fence view % of partner %: %', v.name, v.slug, SQLERRM
+                USING HINT = 'Define the view again with axtract.view_define.';
+        END;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+SELECT axtract.partner_views_fence();

@@ -414,6 +414,34 @@ $$;
 
 -- Re-create everything access_harden and login_role_configure set, for
 -- every login role that exists. Runs on every migrate.
+-- Remove the settings of partner identity roles and of the group role,
+-- which AxTract never sets. A login can SET ROLE to either and run ALTER
+-- ROLE ... SET on it, and pg_db_role_setting is readable by every role,
+-- so such settings would carry messages from one partner to another.
+-- Returns the names of the roles it reset.
+CREATE OR REPLACE FUNCTION axtract.shared_role_settings_reset() RETURNS SETOF text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT s.role_name, d.setdatabase, db.datname
+        FROM axtract.access_subjects() s
+        JOIN pg_db_role_setting d ON d.setrole = s.role_oid
+        LEFT JOIN pg_database db ON db.oid = d.setdatabase
+        WHERE s.kind IN ('identity', 'group')
+    LOOP
+        IF r.setdatabase = 0 THEN
+            EXECUTE format('ALTER ROLE %I RESET ALL', r.role_name);
+        ELSIF r.datname IS NOT NULL THEN
+            EXECUTE format('ALTER ROLE %I IN DATABASE %I RESET ALL', r.role_name, r.datname);
+        END IF;
+        RETURN NEXT r.role_name;
+    END LOOP;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION axtract.access_apply() RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -422,6 +450,7 @@ DECLARE
     r axtract.partner_login_role;
 BEGIN
     PERFORM axtract.access_harden();
+    PERFORM axtract.shared_role_settings_reset();
     FOR r IN
         SELECT lr.*
         FROM axtract.partner_login_role lr
@@ -433,6 +462,14 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Whether a transaction that began at p_started has outlived its UTC day
+-- at p_now. The consent policies and transforms take today from the
+-- transaction's start, so such a transaction sees the consents of an
+-- earlier day.
+CREATE OR REPLACE FUNCTION axtract.transaction_outdated(p_started timestamptz, p_now timestamptz) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT (p_started AT TIME ZONE 'UTC')::date < (p_now AT TIME ZONE 'UTC')::date $$;
 
 -- One pass of the session guard. Role settings are only defaults that a
 -- session may change (SET statement_timeout = 0), so the guard enforces a
@@ -448,7 +485,12 @@ $$;
 --      and terminates the session if that statement still runs at the next
 --      pass; it terminates sessions idle past their limits, sessions beyond
 --      the connection limit (newest first), sessions in another database,
---      and sessions of expired, revoked or dropped roles.
+--      sessions of expired, revoked or dropped roles, and sessions whose
+--      transaction began on an earlier UTC day: the consent policies and
+--      transforms take today from the transaction's start, so such a
+--      transaction would still see consents that have ended;
+--   5. it removes settings that someone put on a partner identity role or
+--      the group role (axtract.shared_role_settings_reset).
 --
 -- Each action writes an audit event. Returns one row per action.
 CREATE OR REPLACE FUNCTION axtract.access_guard()
@@ -545,7 +587,7 @@ BEGIN
 
     FOR v_session IN
         SELECT act.pid AS spid, act.backend_start AS started, act.datname AS dbname, act.state AS sstate,
-               act.query_start AS qstart, act.state_change AS changed,
+               act.query_start AS qstart, act.state_change AS changed, act.xact_start AS xstart,
                lr.role_name AS rname, lr.dropped_at AS role_dropped,
                pl.login_id AS lid, pl.login AS lname, pl.valid_until AS lvalid, pl.expired_at AS lexpired,
                pl.revoked_at AS lrevoked, pl.connection_limit AS climit, pl.statement_timeout AS stmt_limit,
@@ -577,6 +619,8 @@ BEGIN
                  AND now() - v_session.changed > v_session.idle_tx_limit THEN 'idle in transaction timeout'
             WHEN v_session.sstate = 'idle' AND v_session.idle_limit > interval '0'
                  AND now() - v_session.changed > v_session.idle_limit THEN 'idle session timeout'
+            WHEN axtract.transaction_outdated(v_session.xstart, now())
+                 THEN 'transaction began on an earlier UTC day'
             WHEN v_session.rank > v_session.climit THEN 'connection limit'
         END;
         CONTINUE WHEN v_reason IS NULL;
@@ -592,6 +636,12 @@ BEGIN
             RETURN QUERY SELECT CASE WHEN v_sent THEN 'terminate' ELSE 'signal failed' END,
                 v_session.lname, v_session.rname, v_session.spid, v_reason;
         END IF;
+    END LOOP;
+
+    FOR v_session IN SELECT axtract.shared_role_settings_reset() AS rname LOOP
+        INSERT INTO axtract.audit_event (action, detail)
+        VALUES ('partner.role.settings_reset', jsonb_build_object('role', v_session.rname));
+        RETURN QUERY SELECT 'reset settings'::text, NULL::text, v_session.rname, NULL::integer, 'settings on a shared partner role'::text;
     END LOOP;
 
     UPDATE axtract.access_setting SET guard_pass_at = now();
@@ -713,6 +763,14 @@ BEGIN
     SELECT 'drift'::text, c.rname, 'role ' || c.rname, 'lacks setting ' || x
     FROM config c, unnest(c.expected) AS x
     WHERE x <> ALL (c.actual);
+
+    -- Identity roles and the group role carry no settings.
+    RETURN QUERY
+    SELECT 'drift'::text, s.role_name, 'role ' || s.role_name, 'has setting ' || x || ', which AxTract did not set'
+    FROM axtract.access_subjects() s
+    JOIN pg_db_role_setting d ON d.setrole = s.role_oid AND d.setdatabase = 0
+    CROSS JOIN LATERAL unnest(d.setconfig) AS x
+    WHERE s.kind IN ('identity', 'group');
 
     RETURN QUERY
     SELECT 'drift'::text, s.role_name, 'role ' || s.role_name,
@@ -867,6 +925,8 @@ BEGIN
     CROSS JOIN LATERAL (VALUES
         (c.relkind <> 'v' OR pv.view_id IS NULL, 'is not a view AxTract defined'),
         (c.relkind = 'v' AND NOT coalesce(c.reloptions @> ARRAY['security_barrier=true'], false), 'is not a security_barrier view'),
+        (c.relkind = 'v' AND NOT axtract.partner_view_fenced(c.oid),
+            'reads its rows without the OFFSET 0 fence, so a partner''s conditions can run before the consent policies'),
         (c.relowner <> coalesce(to_regrole(axtract.partner_owner_role(p.slug))::oid, 0), 'is not owned by the partner''s view owner')
     ) AS v(bad, problem)
     WHERE v.bad

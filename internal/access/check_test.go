@@ -64,10 +64,21 @@ func TestCheckReportsHandAddedGrants(t *testing.T) {
 	if err := db.Pool.QueryRow(context.Background(), "SELECT current_user").Scan(&admin); err != nil {
 		t.Fatal(err)
 	}
+	var rosterSQL string
+	err := db.Pool.QueryRow(context.Background(), `SELECT v.compiled_sql FROM axtract.partner_view v
+		JOIN axtract.partner p USING (partner_id) WHERE p.slug = 'acme' AND v.name = 'roster'`).Scan(&rosterSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, change, undo string
 		want               access.Finding
 	}{
+		{"view without the consent fence",
+			"CREATE OR REPLACE VIEW partner_acme.roster WITH (security_barrier = true) AS " + rosterSQL,
+			"SELECT axtract.partner_views_fence()",
+			access.Finding{Role: db.Name + "_o_acme", Object: "view partner_acme.roster",
+				Problem: "reads its rows without the OFFSET 0 fence, so a partner's conditions can run before the consent policies"}},
 		{"select on a mart table",
 			"GRANT SELECT ON mart.member TO " + identity, "REVOKE SELECT ON mart.member FROM " + identity,
 			access.Finding{Role: db.Name + "_p_acme", Object: "table mart.member", Problem: "holds SELECT"}},

@@ -11,7 +11,9 @@ import (
 type GuardAction struct {
 	// Action is one of login or logout (a session appeared or ended),
 	// cancel or terminate (a signal sent to a session), expire (a login
-	// locked after its expiry) and drop role (a rotated-out role removed).
+	// locked after its expiry), drop role (a rotated-out role removed) and
+	// reset settings (settings removed from a partner identity role or the
+	// group role, where AxTract sets none).
 	// It is signal failed when a cancel or terminate could not be sent, or
 	// a terminated session did not end within the wait, and blind for a
 	// session whose details pg_stat_activity hides from the guard's role.
@@ -21,7 +23,8 @@ type GuardAction struct {
 	// PID is the server process of the session, or zero.
 	PID int32
 	// Reason is the cause of a signal, such as statement timeout, idle
-	// session timeout, revoked or rotated out.
+	// session timeout, revoked, rotated out or transaction began on an
+	// earlier UTC day.
 	Reason string
 }
 

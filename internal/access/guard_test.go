@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -421,4 +422,72 @@ func TestRotationKeepsOldPasswordForGrace(t *testing.T) {
 	if len(list) != 1 || list[0].Role != next.Role {
 		t.Errorf("logins after grace = %+v, want only %s", list, next.Role)
 	}
+}
+
+func TestTransactionOutdatedAtUTCMidnight(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	cases := []struct {
+		started, now string
+		want         bool
+	}{
+		{"2026-12-04 23:59:00+00", "2026-12-05 00:00:01+00", true},
+		{"2026-12-04 00:00:00+00", "2026-12-04 23:59:59+00", false},
+		// The day is UTC's whatever the offset the times are written in.
+		{"2026-12-04 18:30:00-05", "2026-12-04 19:30:00-05", true},
+		{"2026-12-04 18:00:00-05", "2026-12-04 18:29:00-05", false},
+		{"2026-12-01 12:00:00+00", "2026-12-04 12:00:00+00", true},
+	}
+	for _, c := range cases {
+		var got bool
+		err := db.Pool.QueryRow(context.Background(), "SELECT axtract.transaction_outdated($1::timestamptz, $2::timestamptz)",
+			c.started, c.now).Scan(&got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("transaction_outdated(%s, %s) = %v, want %v", c.started, c.now, got, c.want)
+		}
+	}
+}
+
+func TestGuardResetsSharedRoleSettings(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	cred := createLogin(t, db, "writer", nil)
+	conn := connectAs(t, db, cred)
+
+	// A login may act as its identity role and as the group role, and so
+	// may put settings on them, which every role can read.
+	identity, group := db.Name+"_p_acme", db.Name+"_partners"
+	for _, role := range []string{identity, group} {
+		r := pgx.Identifier{role}.Sanitize()
+		if _, err := conn.Exec(ctx, "SET ROLE "+r+"; ALTER ROLE "+r+" SET application_name = 'note'; RESET ROLE"); err != nil {
+			t.Fatalf("set a setting on %s as the login: %v", role, err)
+		}
+	}
+	drift := 0
+	for _, f := range checkFindings(t, db) {
+		if f.Severity == access.SeverityDrift && strings.Contains(f.Problem, "application_name=note") {
+			drift++
+		}
+	}
+	if drift != 2 {
+		t.Errorf("access check reports %d roles with the setting, want 2", drift)
+	}
+
+	var reset []string
+	for _, a := range runGuard(t, db) {
+		if a.Action == "reset settings" {
+			reset = append(reset, a.Role)
+		}
+	}
+	slices.Sort(reset)
+	want := []string{identity, group}
+	slices.Sort(want)
+	if !slices.Equal(reset, want) {
+		t.Errorf("guard reset the settings of %v, want %v", reset, want)
+	}
+	requireNoDrift(t, db, "after the guard's pass")
 }

@@ -169,7 +169,9 @@ func TestLoginCannotReadBeyondItsViews(t *testing.T) {
 		{"control schema", "SELECT count(*) FROM axtract.consent", "42501"},
 		{"other partner's view", "SELECT count(*) FROM partner_other.roster", "42501"},
 		{"river jobs", "SELECT count(*) FROM river.river_job", "42501"},
-		{"write to own view", "DELETE FROM roster", "42501"},
+		// Not updatable behind the consent fence, which PostgreSQL reports
+		// before privileges (internal/access tests the privileges).
+		{"write to own view", "DELETE FROM roster", "55000"},
 		{"create table", "CREATE TABLE roster_copy (id int)", "42501"},
 		{"call control function", "SELECT axtract.pseudonyms_refresh(1)", "42501"},
 	}
