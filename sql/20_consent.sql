@@ -66,6 +66,21 @@ RETURNS TABLE (inserted bigint, superseded bigint, last_id bigint)
 LANGUAGE plpgsql
 AS $$
 BEGIN
+    -- Decisions about the same member are applied one transaction at a
+    -- time. Without that, two transactions that split one earlier decision
+    -- would each revoke it and each record its days outside their own new
+    -- decision, the other's days included. The lock is one of 1,024
+    -- per-member buckets (a transaction-level advisory lock in the
+    -- two-key space, class 1,937,011,566), taken in bucket order so that
+    -- bulk loads cannot deadlock. The statement below runs after the wait
+    -- and so, in READ COMMITTED, reads what the other transaction
+    -- committed.
+    EXECUTE format(
+        'SELECT count(pg_advisory_xact_lock(1937011566, b)) FROM ('
+        '  SELECT DISTINCT abs(hashtext(d.member_id::text)) %% 1024 AS b'
+        '  FROM (%s) AS d(member_id, partner_id, purpose_of_use, kind, category, effective_from, effective_to, source, ord)'
+        '  ORDER BY 1) AS buckets',
+        p_decisions_sql);
     RETURN QUERY EXECUTE format($q$
         WITH new AS MATERIALIZED (
             SELECT d.*, daterange(d.effective_from, d.effective_to, '[]') AS period

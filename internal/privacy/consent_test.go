@@ -622,3 +622,56 @@ func TestExplainShowsNothingOfHiddenRows(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentDecisionsSplitOnce records two grants for days inside one
+// denial from two transactions at once. Each splits the denial; the second
+// must split what the first left, not the original denial again.
+func TestConcurrentDecisionsSplitOnce(t *testing.T) {
+	t.Parallel()
+	db := consentSetup(t)
+	ctx := context.Background()
+	mustExec(t, db, `SELECT axtract.consent_deny('optin', $1::uuid, DATE '2030-01-01')`, memberNone)
+
+	first, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback(ctx)
+	if _, err := first.Exec(ctx, `SELECT axtract.consent_grant('optin', $1::uuid, DATE '2030-12-01', DATE '2030-12-31')`, memberNone); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		_, err := db.Pool.Exec(ctx, `SELECT axtract.consent_grant('optin', $1::uuid, DATE '2031-03-01', DATE '2031-03-31')`, memberNone)
+		second <- err
+	}()
+	select {
+	case err := <-second:
+		t.Fatalf("the second grant did not wait for the first transaction: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := first.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := collectText(ctx, db.Pool, `SELECT kind || ' ' || effective_from || '..' || coalesce(effective_to::text, '')
+		FROM axtract.consent WHERE member_id = $1 AND partner_id IS NOT NULL AND revoked_at IS NULL
+		ORDER BY effective_from`, memberNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// collectText sorts, so the denials come first.
+	want := []string{
+		"deny 2030-01-01..2030-11-30",
+		"deny 2031-01-01..2031-02-28",
+		"deny 2031-04-01..",
+		"grant 2030-12-01..2030-12-31",
+		"grant 2031-03-01..2031-03-31",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("decisions in force = %v, want %v", got, want)
+	}
+}
