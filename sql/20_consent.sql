@@ -71,8 +71,10 @@ BEGIN
     -- would each revoke it and each record its days outside their own new
     -- decision, the other's days included. The lock is one of 1,024
     -- per-member buckets (a transaction-level advisory lock in the
-    -- two-key space, class 1,937,011,566), taken in bucket order so that
-    -- bulk loads cannot deadlock. The statement below runs after the wait
+    -- two-key space, class 1,937,011,566), taken in bucket order, so that
+    -- two calls wait for each other rather than deadlock. A transaction
+    -- that makes several calls in other orders can still deadlock, which
+    -- PostgreSQL detects and fails. The statement below runs after the wait
     -- and so, in READ COMMITTED, reads what the other transaction
     -- committed.
     EXECUTE format(
