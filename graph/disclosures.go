@@ -36,7 +36,8 @@ func (r *Resolver) memberDisclosures(ctx context.Context, memberID string) ([]*m
 	}
 	if len(out) == 0 {
 		// An id no member has had is NOT_FOUND, so a typo does not read as
-		// a member nobody received. Deleted members keep their number.
+		// a member whose data no run disclosed. Deleted members keep their
+		// number.
 		var known bool
 		err := r.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM axtract.member_number WHERE member_id = $1::uuid)`, memberID).Scan(&known)
 		if err != nil {

@@ -69,9 +69,8 @@ func (s *previewStatements) has(name string) bool {
 	return true
 }
 
-// evict removes the least recently used name from the list when the list
-// is full, and returns it for the caller to deallocate; it returns "" while
-// there is room.
+// evict removes the least recently used name from a full list and returns
+// it for the caller to deallocate. It returns "" while there is room.
 func (s *previewStatements) evict() string {
 	if len(s.names) < previewStatementsPerConn {
 		return ""

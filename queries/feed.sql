@@ -41,9 +41,9 @@ JOIN axtract.destination d ON d.destination_id = f.destination_id
 WHERE f.feed_id = @feed_id;
 
 -- name: FeedList :many
--- Lists every feed with its partner and the run of its latest slot, the newest of them when a
--- slot ran more than once; last_run_id is 0 for a feed that never ran. A backfill adds runs of
--- earlier slots, which do not count as the latest.
+-- Lists every feed with its partner and the run of its latest slot, the newest one when a slot
+-- ran more than once. last_run_id is 0 for a feed that never ran. Runs that a backfill adds for
+-- earlier slots do not count as the latest.
 SELECT
     f.feed_id,
     f.name,

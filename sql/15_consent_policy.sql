@@ -88,8 +88,8 @@ DROP FUNCTION IF EXISTS axtract.consent_predicate(bigint);
 -- in force. Grants that name the partner and grants that name its purpose
 -- of use are read in two branches. Each branch is a range of a partial
 -- index keyed on the start date that includes the member and the end date
--- (consent_grant_partner_idx, consent_grant_purpose_idx), so building the
--- set reads only this partner's grants and no table rows, and computes
+-- (consent_grant_partner_idx, consent_grant_purpose_idx). So building the
+-- set reads only this partner's grants and no table rows, and it computes
 -- today once for the start date. Denials are few and have their own index,
 -- so an anti-join leaves them out. A separate NOT IN test of the denials would save the anti-join,
 -- but it lowers the planner's row estimates, and with them it picked a

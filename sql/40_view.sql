@@ -626,9 +626,9 @@ $$;
 -- compiled rows in a subquery with OFFSET 0, which PostgreSQL does not push
 -- a partner's conditions into. A security_barrier view alone lets leakproof
 -- conditions, such as a comparison of a column with a constant, run on the
--- mart rows before the consent policies, and EXPLAIN ANALYZE then shows the
--- partner whether a hidden row matched (how many rows a filter removed,
--- whether a consent subquery ran). Behind the fence a partner's conditions
+-- mart rows before the consent policies. EXPLAIN ANALYZE then shows the
+-- partner whether a hidden row matched: how many rows a filter removed, and
+-- whether a consent subquery ran. Behind the fence a partner's conditions
 -- see only the rows the policies let through, so a query's plan and timing
 -- depend on visible rows alone. The price is that a partner's conditions
 -- cannot use the mart's indexes: each query of a view reads the whole view.

@@ -465,7 +465,7 @@ $$;
 
 -- Whether a transaction that began at p_started has outlived its UTC day
 -- at p_now. The consent policies and transforms take today from the
--- transaction's start, so such a transaction sees the consents of an
+-- transaction's start, so such a transaction reads the consents of an
 -- earlier day.
 CREATE OR REPLACE FUNCTION axtract.transaction_outdated(p_started timestamptz, p_now timestamptz) RETURNS boolean
 LANGUAGE sql IMMUTABLE

@@ -502,6 +502,27 @@ CREATE OR REPLACE TRIGGER partner_grants_maintain
 
 -- Accounting of disclosures.
 
+-- The view p_view of partner p_slug, for recording its disclosures.
+-- Raises when either is not found.
+CREATE OR REPLACE FUNCTION axtract.disclosure_view(p_slug text, p_view text) RETURNS axtract.partner_view
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    pid bigint;
+    v   axtract.partner_view;
+BEGIN
+    SELECT partner_id INTO pid FROM axtract.partner WHERE slug = p_slug;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT * INTO v FROM axtract.partner_view WHERE partner_id = pid AND name = p_view;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'view % of partner % not found', p_view, p_slug USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN v;
+END
+$$;
+
 -- Record which members run p_run_id disclosed through view p_view of
 -- partner p_slug, from the current transaction's snapshot: the extract's
 -- REPEATABLE READ transaction, after its COPY. p_window is the watermark
@@ -521,20 +542,12 @@ CREATE OR REPLACE FUNCTION axtract.disclosure_record(
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    p          axtract.partner;
     v          axtract.partner_view;
     members    text;
     col        text;
     where_sql  text := '';
 BEGIN
-    SELECT * INTO p FROM axtract.partner WHERE slug = p_slug;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
-    END IF;
-    SELECT * INTO v FROM axtract.partner_view WHERE partner_id = p.partner_id AND name = p_view;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'view % of partner % not found', p_view, p_slug USING ERRCODE = 'no_data_found';
-    END IF;
+    v := axtract.disclosure_view(p_slug, p_view);
     members := format('axtract_disclosure.%I', 'v' || v.view_id);
     IF to_regclass(members) IS NULL THEN
         RAISE EXCEPTION 'view %.% has no member-id view %', p_slug, p_view, members
@@ -559,18 +572,18 @@ BEGIN
         END IF;
     END IF;
 
-    RETURN axtract.disclosure_store(p_run_id, p, v,
+    RETURN axtract.disclosure_store(p_run_id, v,
         format('SELECT DISTINCT axtract_member_id AS member_id FROM %s%s', members, where_sql));
 END
 $$;
 
--- Replace the record of the members run p_run_id disclosed through view v
--- of partner p. p_members_sql is a query of the distinct member ids
--- (column member_id) that may read p_keys as $1. Returns how many members
--- it found.
+DROP FUNCTION IF EXISTS axtract.disclosure_store(bigint, axtract.partner, axtract.partner_view, text, uuid[]);
+
+-- Replace the record of the members run p_run_id disclosed through partner
+-- view v. p_members_sql is a query of the distinct member ids (column
+-- member_id) that may read p_keys as $1. Returns how many members it found.
 CREATE OR REPLACE FUNCTION axtract.disclosure_store(
     p_run_id bigint,
-    p axtract.partner,
     v axtract.partner_view,
     p_members_sql text,
     p_keys uuid[] DEFAULT NULL
@@ -581,9 +594,11 @@ DECLARE
     -- Members per row of disclosure_member: 40 kB of integers, stored
     -- compressed out of line.
     chunk_size CONSTANT integer := 10000;
+    p          axtract.partner;
     disclosed  bigint;
     stored     bigint;
 BEGIN
+    SELECT * INTO p FROM axtract.partner WHERE partner_id = v.partner_id;
     DELETE FROM axtract.disclosure WHERE run_id = p_run_id AND view_id = v.view_id;
     INSERT INTO axtract.disclosure (run_id, partner_id, partner_slug, feed_id, view_id, view_name, view_version,
                                     purpose_of_use, disclosed_at, members)
@@ -656,33 +671,26 @@ CREATE OR REPLACE FUNCTION axtract.disclosure_record_keys(
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    p         axtract.partner;
     v         axtract.partner_view;
     members   text;
+    keys      bigint := (SELECT count(DISTINCT k) FROM unnest(p_keys) AS k);
     disclosed bigint;
 BEGIN
-    SELECT * INTO p FROM axtract.partner WHERE slug = p_slug;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'partner % not found', p_slug USING ERRCODE = 'no_data_found';
-    END IF;
-    SELECT * INTO v FROM axtract.partner_view WHERE partner_id = p.partner_id AND name = p_view;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'view % of partner % not found', p_view, p_slug USING ERRCODE = 'no_data_found';
-    END IF;
+    v := axtract.disclosure_view(p_slug, p_view);
     CASE p_kind
     WHEN 'member_id' THEN
         members := 'SELECT DISTINCT k AS member_id FROM unnest($1) AS k JOIN mart.member m ON m.member_id = k';
     WHEN 'pseudonym' THEN
         members := format('SELECT DISTINCT ps.member_id FROM unnest($1) AS k'
-                          ' JOIN axtract.member_pseudonym ps ON ps.partner_id = %s AND ps.pseudonym = k', p.partner_id);
+                          ' JOIN axtract.member_pseudonym ps ON ps.partner_id = %s AND ps.pseudonym = k', v.partner_id);
     ELSE
         RAISE EXCEPTION 'unknown member key kind %', quote_literal(p_kind)
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Use member_id or pseudonym.';
     END CASE;
-    disclosed := axtract.disclosure_store(p_run_id, p, v, members, p_keys);
-    IF disclosed <> (SELECT count(DISTINCT k) FROM unnest(p_keys) AS k) THEN
+    disclosed := axtract.disclosure_store(p_run_id, v, members, p_keys);
+    IF disclosed <> keys THEN
         RAISE EXCEPTION 'run %: % of the % member keys of view %.% name no member', p_run_id,
-            (SELECT count(DISTINCT k) FROM unnest(p_keys) AS k) - disclosed, cardinality(p_keys), p_slug, p_view
+            keys - disclosed, keys, p_slug, p_view
             USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN disclosed;

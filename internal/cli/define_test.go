@@ -21,15 +21,7 @@ func TestDefineRejectsSettingsThatFailLater(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	if _, err := partner.Create(ctx, db.Pool, partner.CreateParams{Slug: "acme", Name: "Acme", Purpose: "operations"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := partner.DefineView(ctx, db.Pool, "acme", "roster", []byte(`{"dataset": "members", "columns": ["member_id"]}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Pool.Exec(ctx, `SELECT axtract.destination_define('acme', 'drop', 'local', '{"dir": "/tmp"}')`); err != nil {
-		t.Fatal(err)
-	}
+	acmeWithDrop(t, db)
 	cases := []struct{ name, sql string }{
 		{"relative local dir", `SELECT axtract.destination_define('acme', 'rel', 'local', '{"dir": "relative/dir"}')`},
 		{"unknown kind", `SELECT axtract.destination_define('acme', 's3', 's3', '{}')`},
@@ -106,15 +98,7 @@ func TestFeedDefineChecksFormatOptions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	if _, err := partner.Create(ctx, db.Pool, partner.CreateParams{Slug: "acme", Name: "Acme", Purpose: "operations"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := partner.DefineView(ctx, db.Pool, "acme", "roster", []byte(`{"dataset": "members", "columns": ["member_id"]}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Pool.Exec(ctx, `SELECT axtract.destination_define('acme', 'drop', 'local', '{"dir": "/tmp"}')`); err != nil {
-		t.Fatal(err)
-	}
+	acmeWithDrop(t, db)
 	run := func(args ...string) (int, string) {
 		var stdout, stderr bytes.Buffer
 		env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
@@ -247,14 +231,8 @@ func TestFeedListShowsRunOfLatestSlot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	if _, err := partner.Create(ctx, db.Pool, partner.CreateParams{Slug: "acme", Name: "Acme", Purpose: "operations"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := partner.DefineView(ctx, db.Pool, "acme", "roster", []byte(`{"dataset": "members", "columns": ["member_id"]}`)); err != nil {
-		t.Fatal(err)
-	}
+	acmeWithDrop(t, db)
 	for _, sql := range []string{
-		`SELECT axtract.destination_define('acme', 'drop', 'local', '{"dir": "/tmp"}')`,
 		`SELECT axtract.feed_define('roster', 'acme', 'roster', 'drop', '{"encrypt": false, "schedule": "0 6 * * *"}')`,
 		// Today's run first, then a backfilled run of last week's slot,
 		// which gets the higher run id.
@@ -282,5 +260,21 @@ func TestFeedListShowsRunOfLatestSlot(t *testing.T) {
 	fields := strings.Fields(lines[1])
 	if !slices.Contains(fields, fmt.Sprint(today)) || !slices.Contains(fields, "succeeded") {
 		t.Errorf("feed list row %q, want today's run %d, succeeded", lines[1], today)
+	}
+}
+
+// acmeWithDrop creates partner acme with a roster view of member ids and
+// a local destination drop.
+func acmeWithDrop(t *testing.T, db *pgtest.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := partner.Create(ctx, db.Pool, partner.CreateParams{Slug: "acme", Name: "Acme", Purpose: "operations"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := partner.DefineView(ctx, db.Pool, "acme", "roster", []byte(`{"dataset": "members", "columns": ["member_id"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `SELECT axtract.destination_define('acme', 'drop', 'local', '{"dir": "/tmp"}')`); err != nil {
+		t.Fatal(err)
 	}
 }

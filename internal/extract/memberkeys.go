@@ -3,6 +3,7 @@ package extract
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -23,9 +24,9 @@ import (
 // keys outgrow maxMemberKeys.
 
 // maxMemberKeys bounds the distinct member keys one part collects, so the
-// extract's memory stays flat: a map of 500,000 keys measured 38 bytes a
-// key with Go 1.26, so this many take about 9 MiB, and their list for the
-// database 4 MiB more.
+// extract's memory stays flat. A map of 500,000 keys measured 38 bytes a
+// key with Go 1.26, so this many take about 9 MiB. Their list for the
+// database takes 4 MiB more.
 const maxMemberKeys = 250_000
 
 // memberKey is a view's column that names each row's member.
@@ -43,7 +44,7 @@ func readMemberKeys(ctx context.Context, tx pgx.Tx, slug string, views []string)
 	for _, view := range views {
 		var k memberKey
 		err := tx.QueryRow(ctx, "SELECT column_name, kind FROM axtract.view_member_key($1, $2)", slug, view).Scan(&k.column, &k.kind)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
 		if err != nil {
@@ -59,16 +60,19 @@ func readMemberKeys(ctx context.Context, tx pgx.Tx, slug string, views []string)
 // (format.Skipper). It gives up, and keeps no keys, at the first row whose
 // key is NULL or not a UUID, or once it holds more than limit.
 type keyCollector struct {
-	next   format.Writer
-	index  int
-	kind   string
-	limit  int
-	keys   map[[16]byte]struct{}
-	failed bool
+	next format.Writer
+	// skipper is next when it may leave rows out, else nil.
+	skipper format.Skipper
+	index   int
+	kind    string
+	limit   int
+	keys    map[[16]byte]struct{}
+	failed  bool
 }
 
 func newKeyCollector(next format.Writer, index int, kind string, limit int) *keyCollector {
-	return &keyCollector{next: next, index: index, kind: kind, limit: limit, keys: map[[16]byte]struct{}{}}
+	skipper, _ := next.(format.Skipper)
+	return &keyCollector{next: next, skipper: skipper, index: index, kind: kind, limit: limit, keys: map[[16]byte]struct{}{}}
 }
 
 func (c *keyCollector) WriteRow(fields [][]byte) error {
@@ -76,7 +80,7 @@ func (c *keyCollector) WriteRow(fields [][]byte) error {
 		return err
 	}
 	// A row the writer left out discloses nothing.
-	if c.failed || c.skipped() {
+	if c.failed || (c.skipper != nil && c.skipper.RowSkipped()) {
 		return nil
 	}
 	id, ok := parseUUID(fields[c.index])
@@ -87,11 +91,6 @@ func (c *keyCollector) WriteRow(fields [][]byte) error {
 		c.failed, c.keys = true, nil
 	}
 	return nil
-}
-
-func (c *keyCollector) skipped() bool {
-	s, ok := c.next.(format.Skipper)
-	return ok && s.RowSkipped()
 }
 
 func (c *keyCollector) Close() error { return c.next.Close() }

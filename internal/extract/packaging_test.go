@@ -798,6 +798,7 @@ func TestCoverageIDsStableAcrossRuns(t *testing.T) {
 	if _, err := partner.DefineView(ctx, b.db.Pool, "acme", "spans", []byte(spec)); err != nil {
 		t.Fatal(err)
 	}
+
 	b.defineFeed(t, "spans-fhir", "patients", `{"format": "fhir", "format_options": {"resources": {"Patient": "patients", "Coverage": "spans"}},
 		"encrypt": false, "compression": "none", "file_name": "{feed}_{run}_{part}.ndjson", "manifest": false}`)
 	coverageIDs := func() []string {
@@ -819,10 +820,15 @@ func TestCoverageIDsStableAcrossRuns(t *testing.T) {
 		slices.Sort(ids)
 		return ids
 	}
+
 	first, second := coverageIDs(), coverageIDs()
-	if len(first) == 0 || !slices.Equal(first, second) {
+	if len(first) == 0 {
+		t.Fatal("the run wrote no Coverage resources")
+	}
+	if !slices.Equal(first, second) {
 		t.Errorf("Coverage ids of two runs: %v and %v, want the same", first, second)
 	}
+
 	var spans []string
 	rows, err := b.db.Pool.Query(ctx, `SELECT enrollment_id::text FROM mart.enrollment WHERE member_id = $1 ORDER BY 1`, memberA)
 	if err != nil {

@@ -596,10 +596,10 @@ func TestExplainShowsNothingOfHiddenRows(t *testing.T) {
 		return strings.ReplaceAll(strings.Join(lines, "\n"), constant, "CONSTANT")
 	}
 	cases := []struct {
-		name          string
-		conn          *pgx.Conn
-		query         string
-		true_, false_ string
+		name            string
+		conn            *pgx.Conn
+		query           string
+		matching, other string
 	}{
 		// memberDenied opted out of optout; its first name is First.
 		{"value of an opted-out member", optout,
@@ -614,11 +614,11 @@ func TestExplainShowsNothingOfHiddenRows(t *testing.T) {
 			"SELECT 1 FROM claims WHERE member_id = '" + memberSUD + "' AND claim_id = 'CONSTANT'", claimSUD, claimID(99)},
 	}
 	for _, c := range cases {
-		holds := explain(c.conn, strings.ReplaceAll(c.query, "CONSTANT", c.true_), c.true_)
-		fails := explain(c.conn, strings.ReplaceAll(c.query, "CONSTANT", c.false_), c.false_)
-		if holds != fails {
-			t.Errorf("%s: EXPLAIN ANALYZE differs for a condition that holds for a hidden row and one that does not:\n%s\n---\n%s",
-				c.name, holds, fails)
+		matchPlan := explain(c.conn, strings.ReplaceAll(c.query, "CONSTANT", c.matching), c.matching)
+		otherPlan := explain(c.conn, strings.ReplaceAll(c.query, "CONSTANT", c.other), c.other)
+		if matchPlan != otherPlan {
+			t.Errorf("%s: EXPLAIN ANALYZE differs for a condition that matches a hidden row and one that does not:\n%s\n---\n%s",
+				c.name, matchPlan, otherPlan)
 		}
 	}
 }

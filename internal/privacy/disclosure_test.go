@@ -147,7 +147,7 @@ func TestDisclosuresListExactRuns(t *testing.T) {
 	}
 
 	// An id no member has had is an error, so a typo is not mistaken for
-	// a member nobody received.
+	// a member whose data no run disclosed.
 	if _, err := privacy.MemberDisclosures(ctx, db.Pool, memberID(99)); !errors.Is(err, privacy.ErrNotFound) {
 		t.Errorf("disclosures of an unknown member: error %v, want ErrNotFound", err)
 	}

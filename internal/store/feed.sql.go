@@ -162,9 +162,9 @@ type FeedListRow struct {
 	LastStatus  string
 }
 
-// Lists every feed with its partner and the run of its latest slot, the newest of them when a
-// slot ran more than once; last_run_id is 0 for a feed that never ran. A backfill adds runs of
-// earlier slots, which do not count as the latest.
+// Lists every feed with its partner and the run of its latest slot, the newest one when a slot
+// ran more than once. last_run_id is 0 for a feed that never ran. Runs that a backfill adds for
+// earlier slots do not count as the latest.
 func (q *Queries) FeedList(ctx context.Context) ([]FeedListRow, error) {
 	rows, err := q.db.Query(ctx, feedList)
 	if err != nil {

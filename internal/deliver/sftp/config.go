@@ -208,8 +208,8 @@ func answerPassword(password string) ssh.KeyboardInteractiveChallenge {
 	}
 }
 
-// CheckHostKey returns an error that says why line is not a host key that
-// Config.HostKey accepts, or nil.
+// CheckHostKey returns nil for a line that Config.HostKey accepts, and
+// otherwise an error that explains why the line is not a host key.
 func CheckHostKey(line string) error {
 	_, err := parseHostKey(line)
 	return err
